@@ -1,0 +1,258 @@
+"""The ``wfm`` command line: a thin shell over the service functions of each pipeline stage."""
+
+from __future__ import annotations
+
+import json
+import math
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from wfm.erlang import ServiceTargets, StaffingInputError, erlang_b, lines_for_blocking, required_agents
+from wfm.erlang.intervals_io import STAFF_COLUMNS, read_intervals_csv, write_csv_atomically
+
+app = typer.Typer(help="wfm: forecast -> staffing (Erlang) -> roster -> report.", no_args_is_help=True)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code=2)
+
+
+# Shared target options of `erlang` and `staff`.
+SlOpt = Annotated[float, typer.Option("--sl", help="Service level target (0 = none), e.g. 0.8 for 80/20.")]
+AnswerOpt = Annotated[float, typer.Option("--answer-s", help="Answer-time threshold of the service level, s.")]
+PatienceOpt = Annotated[
+    float | None,
+    typer.Option("--patience-s", help="Mean caller patience, s: selects Erlang A. Omit for Erlang C."),
+]
+OccOpt = Annotated[float | None, typer.Option("--max-occupancy", help="Maximum occupancy, e.g. 0.85.")]
+AbandonOpt = Annotated[float | None, typer.Option("--max-abandon", help="Maximum abandonment rate (Erlang A).")]
+AsaOpt = Annotated[float | None, typer.Option("--asa-s", help="Maximum average speed of answer, s.")]
+ShrinkOpt = Annotated[float, typer.Option("--shrinkage", help="Share of paid time off the phones, e.g. 0.3.")]
+ShortOpt = Annotated[
+    float, typer.Option("--short-abandon-s", help="Abandons within this many seconds are short abandons.")
+]
+ExclShortOpt = Annotated[
+    bool, typer.Option("--sl-excludes-short-abandons", help="Take short abandons out of the service level.")
+]
+
+
+def _targets(
+    sl: float,
+    answer_s: float,
+    asa_s: float | None,
+    max_occupancy: float | None,
+    max_abandon: float | None,
+    shrinkage: float,
+    short_abandon_s: float,
+    sl_excludes_short_abandons: bool,
+) -> ServiceTargets:
+    return ServiceTargets(
+        service_level=sl if sl > 0 else None,
+        answer_s=answer_s,
+        asa_s=asa_s,
+        max_occupancy=max_occupancy,
+        max_abandon=max_abandon,
+        shrinkage=shrinkage,
+        short_abandon_s=short_abandon_s,
+        sl_excludes_short_abandons=sl_excludes_short_abandons,
+    )
+
+
+def _json_number(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+@app.command()
+def erlang(
+    volume: Annotated[float, typer.Option(help="Contacts offered in the interval.")],
+    aht_s: Annotated[float, typer.Option("--aht-s", help="Average handle time, s (talk + hold + after-call work).")],
+    interval_min: Annotated[float, typer.Option("--interval-min", help="Interval length, minutes.")] = 30.0,
+    sl: SlOpt = 0.8,
+    answer_s: AnswerOpt = 20.0,
+    patience_s: PatienceOpt = None,
+    max_occupancy: OccOpt = None,
+    max_abandon: AbandonOpt = None,
+    asa_s: AsaOpt = None,
+    shrinkage: ShrinkOpt = 0.0,
+    short_abandon_s: ShortOpt = 0.0,
+    sl_excludes_short_abandons: ExclShortOpt = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Required agents for one interval, and every figure they achieve."""
+    try:
+        targets = _targets(
+            sl,
+            answer_s,
+            asa_s,
+            max_occupancy,
+            max_abandon,
+            shrinkage,
+            short_abandon_s,
+            sl_excludes_short_abandons,
+        )
+        row = required_agents(
+            volume=[volume],
+            aht_s=[aht_s],
+            patience_s=None if patience_s is None else [patience_s],
+            interval_min=interval_min,
+            targets=targets,
+        ).iloc[0]
+    except StaffingInputError as exc:
+        raise _fail(str(exc)) from None
+    result = {
+        "agents": int(row["agents"]),
+        "scheduled": int(row["scheduled"]),
+        "service_level": _json_number(row["service_level"]),
+        "asa_s": _json_number(row["asa_s"]),
+        "p_wait": _json_number(row["p_wait"]),
+        "p_abandon": _json_number(row["p_abandon"]),
+        "occupancy": _json_number(row["occupancy"]),
+    }
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    model = "Erlang C" if patience_s is None else f"Erlang A (mean patience {patience_s:g} s)"
+    table = Table(
+        title=f"{volume:g} contacts in {interval_min:g} min, AHT {aht_s:g} s: {row['load_erl']:.2f} Erlangs, {model}"
+    )
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_row("required agents", str(result["agents"]))
+    table.add_row(f"scheduled agents (shrinkage {shrinkage:.0%})", str(result["scheduled"]))
+    table.add_row(f"service level ({answer_s:g} s)", f"{row['service_level']:.4f}")
+    table.add_row("ASA of answered, s", f"{row['asa_s']:.2f}")
+    table.add_row("probability of waiting", f"{row['p_wait']:.4f}")
+    table.add_row("abandonment rate", f"{row['p_abandon']:.4f}")
+    table.add_row("occupancy", f"{row['occupancy']:.4f}")
+    console.print(table)
+
+
+@app.command()
+def staff(
+    intervals: Annotated[Path, typer.Option(help="CSV with interval_start,volume,aht_s[,patience_s].")],
+    out: Annotated[Path, typer.Option(help="Output CSV.")],
+    interval_min: Annotated[
+        float | None,
+        typer.Option("--interval-min", help="Interval length, minutes (default: from the file)."),
+    ] = None,
+    sl: SlOpt = 0.8,
+    answer_s: AnswerOpt = 20.0,
+    patience_s: PatienceOpt = None,
+    max_occupancy: OccOpt = None,
+    max_abandon: AbandonOpt = None,
+    asa_s: AsaOpt = None,
+    shrinkage: ShrinkOpt = 0.0,
+    short_abandon_s: ShortOpt = 0.0,
+    sl_excludes_short_abandons: ExclShortOpt = False,
+) -> None:
+    """Required and scheduled agents for every interval of a file."""
+    try:
+        targets = _targets(
+            sl,
+            answer_s,
+            asa_s,
+            max_occupancy,
+            max_abandon,
+            shrinkage,
+            short_abandon_s,
+            sl_excludes_short_abandons,
+        )
+        frame = read_intervals_csv(intervals)
+        if patience_s is not None and "patience_s" not in frame.columns:
+            frame["patience_s"] = patience_s
+        interval_min = interval_min or _interval_minutes(frame["interval_start"])
+        result = required_agents(frame.set_index("interval_start"), interval_min=interval_min, targets=targets)
+    except StaffingInputError as exc:
+        raise _fail(str(exc)) from None
+    result = result.reset_index()
+    write_csv_atomically(result[STAFF_COLUMNS], out)
+    console.print(
+        f"{len(result)} intervals, peak {result['agents'].max()} agents ({result['scheduled'].max()} scheduled), "
+        f"{result['agents'].sum() * interval_min / 60:.1f} agent-hours required -> {out}"
+    )
+
+
+def _interval_minutes(starts: pd.Series) -> float:
+    steps = starts.sort_values().diff().dropna()
+    if steps.empty:
+        raise StaffingInputError("interval_min", "cannot be inferred from a single interval; pass --interval-min")
+    return float(steps.min().total_seconds() / 60.0)
+
+
+@app.command()
+def lines(
+    volume: Annotated[float, typer.Option(help="Calls offered in the interval.")],
+    aht_s: Annotated[float, typer.Option("--aht-s", help="Average line holding time, s.")],
+    interval_min: Annotated[float, typer.Option("--interval-min", help="Interval length, minutes.")] = 60.0,
+    max_blocking: Annotated[float, typer.Option("--max-blocking", help="Busy-signal rate target.")] = 0.01,
+) -> None:
+    """Trunk lines needed for a busy-signal (blocking) target, by Erlang B."""
+    if volume < 0 or aht_s <= 0 or interval_min <= 0:
+        raise _fail("volume must be >= 0, aht_s and interval_min above 0")
+    try:
+        load = volume * aht_s / (interval_min * 60)
+        needed = int(lines_for_blocking(np.array([load]), max_blocking)[0])
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    blocking = float(erlang_b(needed, load))
+    console.print(f"{load:.2f} Erlangs: {needed} lines give a busy-signal rate of {blocking:.4%}")
+
+
+@app.command()
+def demo() -> None:
+    """Run the main job on the embedded sample data (for now: staffing of a sample call-centre day)."""
+    path = resources.files("wfm") / "data" / "call_centre_day.csv"
+    with resources.as_file(path) as csv_path:
+        frame = read_intervals_csv(csv_path)
+    targets = ServiceTargets(service_level=0.8, answer_s=20, max_abandon=0.05, max_occupancy=0.9, shrinkage=0.3)
+    frame["patience_s"] = 60.0  # the documented industry average time to abandon
+    result = required_agents(frame.set_index("interval_start"), interval_min=30, targets=targets).reset_index()
+    table = Table(
+        title="Sample call-centre day: required staff per half hour (Erlang A, patience 60 s; "
+        "80/20, abandonment <= 5 %, occupancy <= 90 %, shrinkage 30 %)"
+    )
+    for column in (
+        "interval",
+        "calls",
+        "AHT s",
+        "agents",
+        "scheduled",
+        "SL",
+        "ASA s",
+        "abandon",
+        "occupancy",
+    ):
+        table.add_column(column, justify="right")
+    for row in result.itertuples():
+        if row.volume == 0:
+            continue
+        table.add_row(
+            row.interval_start.strftime("%H:%M"),
+            f"{row.volume:g}",
+            f"{row.aht_s:g}",
+            str(row.agents),
+            str(row.scheduled),
+            f"{row.service_level:.1%}",
+            f"{row.asa_s:.1f}",
+            f"{row.p_abandon:.1%}",
+            f"{row.occupancy:.1%}",
+        )
+    console.print(table)
+    console.print(
+        f"Total {result['volume'].sum():g} calls; {result['agents'].sum() / 2:.1f} agent-hours on the phones, "
+        f"{result['scheduled'].sum() / 2:.1f} scheduled."
+    )
+
+
+if __name__ == "__main__":
+    app()
