@@ -1,0 +1,508 @@
+"""The CP-SAT roster model: named employees on shift options, against interval and shift demand.
+
+Decision variables: ``x[e, o, k]`` = employee ``e`` works shift option ``o`` on skill ``k``. Breaks are placed
+implicitly: for each option and skill an integer count of people taking their break at each allowed start
+(their sum equals the people on that option); the counts are handed to named people after the solve. This is
+exact for coverage and far smaller than a break variable per person.
+
+Every hard rule of an employee belongs to a named rule group. In explanation mode each group is guarded by an
+enforcement literal, so CP-SAT can name the groups that clash (sufficient assumptions for infeasibility).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from wfm.roster.domain import Employee, RuleSet, Scenario
+from wfm.roster.options import ShiftOption, expand_options
+from wfm.roster.presets import PRESETS
+
+NO_SKILL = ""
+
+
+@dataclass(frozen=True)
+class RuleGroup:
+    """One employee's hard rule (or one pin): the unit a conflict explanation names."""
+
+    employee_id: str
+    rule: str
+    detail: str = ""
+
+
+@dataclass
+class ObjectiveTerms:
+    """Objective terms by name, so the solved objective can be broken down."""
+
+    terms: dict[str, list[tuple[cp_model.LinearExprT, int]]] = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, name: str, expr: cp_model.LinearExprT, coef: int) -> None:
+        if coef:
+            self.terms[name].append((expr, coef))
+
+    def expression(self) -> cp_model.LinearExprT:
+        return sum(coef * expr for items in self.terms.values() for expr, coef in items)
+
+    def breakdown(self, solver: cp_model.CpSolver) -> dict[str, int]:
+        return {name: int(sum(coef * solver.Value(expr) for expr, coef in items)) for name, items in self.terms.items()}
+
+
+def site_rules(scenario: Scenario) -> RuleSet:
+    """The preset merged with the site's overrides."""
+    return PRESETS[scenario.preset].merged(scenario.rules)
+
+
+def employee_rules(scenario: Scenario, employee: Employee) -> RuleSet:
+    """The rules in force for one employee: preset, then site overrides, then the contract."""
+    return site_rules(scenario).merged(employee.rules)
+
+
+def full_weeks(days: int) -> list[range]:
+    """7-day blocks from the first date that lie wholly inside the horizon."""
+    return [range(w * 7, w * 7 + 7) for w in range(days // 7)]
+
+
+def weekend_groups(scenario: Scenario, weekend_days: Iterable[int]) -> list[list[int]]:
+    """Day indices of each weekend (weekend dates of the same ISO week) inside the horizon."""
+    groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+    weekend = set(weekend_days)
+    for day, date in enumerate(scenario.dates):
+        if date.weekday() in weekend:
+            iso = date.isocalendar()
+            groups[(iso.year, iso.week)].append(day)
+    return list(groups.values())
+
+
+class RosterModel:
+    """Builds the CP-SAT model for a scenario. ``explain`` guards each rule group by a literal."""
+
+    def __init__(self, scenario: Scenario, *, explain: bool = False, skip: frozenset[RuleGroup] = frozenset()):
+        self.scenario = scenario
+        self.rules = site_rules(scenario)
+        self.options: list[ShiftOption] = expand_options(scenario, self.rules)
+        self.interval_min = scenario.site.interval_min
+        self.explain = explain
+        self.skip = skip
+        self.model = cp_model.CpModel()
+        self.objective = ObjectiveTerms()
+        self.group_literals: dict[RuleGroup, cp_model.IntVar] = {}
+        self.x: dict[tuple[int, int, str], cp_model.IntVar] = {}
+        self.by_employee_day: dict[tuple[int, int], list[tuple[cp_model.IntVar, ShiftOption, str]]] = defaultdict(list)
+        self.by_option: dict[int, list[tuple[cp_model.IntVar, int, str]]] = defaultdict(list)
+        self.work: dict[tuple[int, int], cp_model.IntVar] = {}
+        self.break_counts: dict[tuple[int, str], dict[int, cp_model.IntVar]] = {}
+        self.templates = {t.id: t for t in scenario.templates}
+        self.date_index = {date: i for i, date in enumerate(scenario.dates)}
+        self._build()
+
+    # ----- vocabulary -------------------------------------------------------------------------------------
+    def _guard(self, employee: Employee, rule: str, detail: str = "") -> list[cp_model.IntVar] | None:
+        """Enforcement literals for a rule group; None when the group is skipped (relaxed)."""
+        group = RuleGroup(employee.id, rule, detail)
+        if group in self.skip:
+            return None
+        if not self.explain:
+            return []
+        if group not in self.group_literals:
+            self.group_literals[group] = self.model.NewBoolVar(f"rule[{employee.id},{rule},{detail}]")
+        return [self.group_literals[group]]
+
+    def _hard(self, guard: list[cp_model.IntVar] | None, constraint: cp_model.BoundedLinearExpression) -> None:
+        if guard is None:
+            return
+        self.model.Add(constraint).OnlyEnforceIf(guard)
+
+    def _forbid_runs(
+        self, guard: list | None, literals: list[cp_model.IntVar], minimum: int, edge_exempt: bool, of_work: bool
+    ) -> None:
+        """Forbid runs shorter than ``minimum`` of work (``of_work``) or of rest, as in OR-Tools' shift example.
+
+        A run is bounded on each side by the opposite state; with ``edge_exempt`` runs touching the horizon
+        start or end are not checked (the benchmark's and most planners' reading of unknown history).
+        """
+        if guard is None or minimum <= 1:
+            return
+        horizon = len(literals)
+        for length in range(1, minimum):
+            for start in range(0, horizon - length + 1):
+                end = start + length  # exclusive
+                touches_edge = start == 0 or end == horizon
+                if touches_edge and edge_exempt:
+                    continue
+                inside = literals[start:end]
+                clause = [lit.Not() for lit in inside] if of_work else list(inside)
+                if start > 0:
+                    clause.append(literals[start - 1] if of_work else literals[start - 1].Not())
+                if end < horizon:
+                    clause.append(literals[end] if of_work else literals[end].Not())
+                self.model.AddBoolOr(clause).OnlyEnforceIf(guard)
+
+    # ----- building ---------------------------------------------------------------------------------------
+    def _eligible(self, employee: Employee, rules: RuleSet, option: ShiftOption) -> list[str]:
+        """Skills on which the employee may work this option (empty: not at all)."""
+        template = self.templates[option.template]
+        date = self.scenario.dates[option.day]
+        if date in employee.days_off or date in employee.pinned_rest_days:
+            return []
+        if rules.allowed_templates is not None and option.template not in rules.allowed_templates:
+            return []
+        if (rules.max_shifts_per_template or {}).get(option.template, 1) == 0:
+            return []
+        if rules.max_shift_minutes is not None and option.paid_min > rules.max_shift_minutes:
+            return []
+        start = dt.datetime.combine(self.scenario.start_date, dt.time()) + dt.timedelta(minutes=option.start_min)
+        end = start + dt.timedelta(minutes=option.length_min)
+        if any(off.start < end and start < off.end for off in employee.time_off):
+            return []
+        if template.skills is None:
+            return list(employee.skills) or [NO_SKILL]
+        return [k for k in template.skills if k in employee.skills]
+
+    def _build(self) -> None:
+        scenario = self.scenario
+        for e, employee in enumerate(scenario.employees):
+            rules = employee_rules(scenario, employee)
+            for option in self.options:
+                for skill in self._eligible(employee, rules, option):
+                    var = self.model.NewBoolVar(f"x[{employee.id},{option.index},{skill}]")
+                    self.x[e, option.index, skill] = var
+                    self.by_employee_day[e, option.day].append((var, option, skill))
+                    self.by_option[option.index].append((var, e, skill))
+            for day in range(scenario.days):
+                work = self.model.NewBoolVar(f"work[{employee.id},{day}]")
+                self.work[e, day] = work
+                self.model.Add(sum(v for v, _, _ in self.by_employee_day[e, day]) == work)
+            self._employee_rules(e, employee, rules)
+            self._employee_soft(e, employee, rules)
+        self._coverage()
+        self._shift_demand()
+        self._role_rules()
+        self._fairness()
+        self._published()
+        self.model.Minimize(self.objective.expression())
+
+    def _day_template_sum(self, e: int, day: int, template: str) -> cp_model.LinearExprT:
+        return sum(v for v, o, _ in self.by_employee_day[e, day] if o.template == template)
+
+    def _employee_rules(self, e: int, employee: Employee, rules: RuleSet) -> None:
+        scenario = self.scenario
+        days = scenario.days
+        work = [self.work[e, d] for d in range(days)]
+        paid_by_day = [sum(o.paid_min * v for v, o, _ in self.by_employee_day[e, d]) for d in range(days)]
+        total = sum(paid_by_day)
+
+        for pin in employee.pinned:
+            day = self.date_index.get(pin.date)
+            if day is None:
+                continue
+            matching = [
+                v
+                for v, o, k in self.by_employee_day[e, day]
+                if o.template == pin.template
+                and (pin.start is None or o.start_time() == pin.start)
+                and (pin.skill is None or k == pin.skill)
+            ]
+            self._hard(self._guard(employee, "pinned", str(pin.date)), sum(matching) == 1)
+
+        for week in full_weeks(days):
+            label = f"week of {scenario.dates[week.start]}"
+            week_minutes = sum(paid_by_day[d] for d in week)
+            if rules.max_minutes_per_week is not None:
+                self._hard(
+                    self._guard(employee, "max_minutes_per_week", label), week_minutes <= rules.max_minutes_per_week
+                )
+            if rules.min_minutes_per_week is not None:
+                self._hard(
+                    self._guard(employee, "min_minutes_per_week", label), week_minutes >= rules.min_minutes_per_week
+                )
+            if rules.max_days_per_week is not None:
+                self._hard(
+                    self._guard(employee, "max_days_per_week", label),
+                    sum(work[d] for d in week) <= rules.max_days_per_week,
+                )
+        if rules.max_minutes_total is not None:
+            self._hard(self._guard(employee, "max_minutes_total"), total <= rules.max_minutes_total)
+        if rules.min_minutes_total is not None:
+            self._hard(self._guard(employee, "min_minutes_total"), total >= rules.min_minutes_total)
+        if rules.max_average_minutes_per_week is not None:
+            cap = rules.max_average_minutes_per_week * days // 7
+            self._hard(self._guard(employee, "max_average_minutes_per_week"), total <= cap)
+        if rules.max_overtime_minutes_per_month is not None and rules.standard_minutes_per_week is not None:
+            cap = (rules.standard_minutes_per_week * days) // 7 + (rules.max_overtime_minutes_per_month * days) // 30
+            self._hard(self._guard(employee, "max_overtime_minutes_per_month"), total <= cap)
+
+        if rules.max_consecutive_days is not None and rules.max_consecutive_days < days:
+            guard = self._guard(employee, "max_consecutive_days")
+            span = rules.max_consecutive_days + 1
+            for start in range(days - span + 1):
+                self._hard(guard, sum(work[start : start + span]) <= rules.max_consecutive_days)
+        edge_exempt = bool(rules.edge_runs_exempt)
+        if rules.min_consecutive_days:
+            self._forbid_runs(
+                self._guard(employee, "min_consecutive_days"), work, rules.min_consecutive_days, edge_exempt, True
+            )
+        if rules.min_consecutive_rest_days:
+            self._forbid_runs(
+                self._guard(employee, "min_consecutive_rest_days"),
+                work,
+                rules.min_consecutive_rest_days,
+                edge_exempt,
+                False,
+            )
+
+        if rules.max_weekends is not None:
+            groups = weekend_groups(scenario, rules.weekend_days or [])
+            if len(groups) > rules.max_weekends:
+                self._hard(
+                    self._guard(employee, "max_weekends"), self._weekends_worked(e, groups) <= rules.max_weekends
+                )
+        if rules.max_nights is not None:
+            nights = [v for d in range(days) for v, o, _ in self.by_employee_day[e, d] if o.night]
+            if len(nights) > rules.max_nights:
+                self._hard(self._guard(employee, "max_nights"), sum(nights) <= rules.max_nights)
+        for template, maximum in (rules.max_shifts_per_template or {}).items():
+            uses = [v for d in range(days) for v, o, _ in self.by_employee_day[e, d] if o.template == template]
+            if len(uses) > maximum:
+                self._hard(self._guard(employee, "max_shifts_per_template", template), sum(uses) <= maximum)
+
+        for first, second in rules.forbidden_successions or []:
+            guard = self._guard(employee, "forbidden_succession", f"{first}->{second}")
+            for d in range(days - 1):
+                a, b = self._day_template_sum(e, d, first), self._day_template_sum(e, d + 1, second)
+                if isinstance(a, int) or isinstance(b, int):
+                    continue  # one side has no option that day
+                self._hard(guard, a + b <= 1)
+
+        if rules.min_rest_minutes:
+            guard = self._guard(employee, "min_rest_minutes")
+            handover = rules.handover_min or 0
+            for d in range(days - 1):
+                today, tomorrow = self.by_employee_day[e, d], self.by_employee_day[e, d + 1]
+                if not today or not tomorrow:
+                    continue
+                latest_end = max(o.end_min for _, o, _ in today)
+                earliest_start = min(o.start_min for _, o, _ in tomorrow) - handover
+                if earliest_start - latest_end >= rules.min_rest_minutes or guard is None:
+                    continue
+                end = sum(o.end_min * v for v, o, _ in today)
+                start = sum((o.start_min - handover) * v for v, o, _ in tomorrow)
+                self.model.Add(start - end >= rules.min_rest_minutes).OnlyEnforceIf([work[d], work[d + 1], *guard])
+
+    def _employee_soft(self, e: int, employee: Employee, rules: RuleSet) -> None:
+        weights = self.scenario.weights
+        days = self.scenario.days
+        work = [self.work[e, d] for d in range(days)]
+        all_x = [(v, o) for d in range(days) for v, o, _ in self.by_employee_day[e, d]]
+        per_hour = weights.paid_hour + round(employee.hourly_cost * weights.cost_per_currency)
+        for v, o in all_x:
+            self.objective.add("paid_hours", v, round(o.paid_min * per_hour / 60))
+
+        for request in employee.requests:
+            day = self.date_index.get(request.date)
+            if day is None:
+                continue
+            if request.template is None:
+                granted = work[day]
+            else:
+                granted = self._day_template_sum(e, day, request.template)
+            coef = request.weight * weights.request
+            if request.kind == "on":
+                self.objective.add("requests", 1 - granted, coef)
+            elif not isinstance(granted, int):
+                self.objective.add("requests", granted, coef)
+
+        if rules.standard_minutes_per_week is not None and weights.overtime_hour:
+            for week in full_weeks(days):
+                minutes = sum(o.paid_min * v for d in week for v, o, _ in self.by_employee_day[e, d])
+                quarters = self.model.NewIntVar(0, 7 * 96, "")  # overtime in 15-min units
+                self.model.Add(15 * quarters >= minutes - rules.standard_minutes_per_week)
+                self.objective.add("overtime", quarters, max(1, weights.overtime_hour // 4))
+
+        if employee.target_minutes_total is not None and weights.contract_deviation_hour:
+            total = sum(o.paid_min * v for v, o in all_x)
+            quarters = self.model.NewIntVar(0, days * 96, "")
+            self.model.Add(15 * quarters >= total - employee.target_minutes_total)
+            self.model.Add(15 * quarters >= employee.target_minutes_total - total)
+            self.objective.add("contract_deviation", quarters, max(1, weights.contract_deviation_hour // 4))
+
+        if weights.stable_start:
+            for w in range((days + 6) // 7):
+                week = range(w * 7, min(days, w * 7 + 7))
+                by_start: dict[int, list] = defaultdict(list)
+                for d in week:
+                    for v, o, _ in self.by_employee_day[e, d]:
+                        by_start[o.start_min % 1440].append(v)
+                if len(by_start) > 1:
+                    for variables in by_start.values():
+                        used = self.model.NewBoolVar("")
+                        for v in variables:
+                            self.model.AddImplication(v, used)
+                        self.objective.add("start_time_changes", used, weights.stable_start)
+
+        if weights.isolated_rest_day and days >= 3:
+            for d in range(1, days - 1):
+                isolated = self.model.NewBoolVar("")
+                self.model.AddBoolOr([work[d - 1].Not(), work[d], work[d + 1].Not(), isolated])
+                self.objective.add("isolated_rest_days", isolated, weights.isolated_rest_day)
+
+    def _coverage(self) -> None:
+        scenario = self.scenario
+        weights = scenario.weights
+        if not scenario.requirements:
+            return
+        origin = dt.datetime.combine(scenario.start_date, dt.time())
+        wanted: dict[tuple[int, str], tuple[int, int | None]] = {}
+        for row in scenario.requirements:
+            t = int((row.interval_start - origin).total_seconds() // 60) // self.interval_min
+            wanted[t, row.skill] = (int(-(-row.required // 1)), row.maximum)
+        skills = {k for _, k in wanted}
+        on_shift: dict[tuple[int, str], list] = defaultdict(list)
+        on_break: dict[tuple[int, str], list] = defaultdict(list)
+        for option in self.options:
+            for skill in skills:
+                people = [v for v, _, k in self.by_option[option.index] if k == skill]
+                if not people:
+                    continue
+                count = self.model.NewIntVar(0, len(people), "")
+                self.model.Add(count == sum(people))
+                for t in option.intervals:
+                    on_shift[t, skill].append(count)
+                if option.break_starts:
+                    starts = {}
+                    for b in option.break_starts:
+                        starts[b] = self.model.NewIntVar(0, len(people), "")
+                        for t in range(b, b + option.break_intervals):
+                            on_break[t, skill].append(starts[b])
+                    self.model.Add(sum(starts.values()) == count)
+                    self.break_counts[option.index, skill] = starts
+        steps = weights.under_coverage_steps
+        self.coverage_vars: dict[tuple[int, str], tuple] = {}
+        for (t, skill), (required, maximum) in sorted(wanted.items()):
+            covered = sum(on_shift[t, skill]) - sum(on_break[t, skill])
+            short = self.model.NewIntVar(0, required, "")
+            extra = self.model.NewIntVar(0, max(0, len(on_shift[t, skill])) * len(self.scenario.employees), "")
+            self.model.Add(covered + short - extra == required)
+            penalty = self.model.NewIntVar(0, weights.under_coverage * steps * max(required, 1), "")
+            for j in range(1, steps + 1):
+                # Tangent lines of a convex piecewise curve: the j-th missing person costs j times the first.
+                self.model.Add(penalty >= weights.under_coverage * (j * short - j * (j - 1) // 2))
+            self.objective.add("under_coverage", penalty, 1)
+            self.objective.add("over_coverage", extra, weights.over_coverage)
+            if maximum is not None:
+                above = self.model.NewIntVar(0, len(self.scenario.employees), "")
+                self.model.Add(above >= covered - maximum)
+                self.objective.add("over_maximum", above, weights.over_maximum)
+            self.coverage_vars[t, skill] = (covered, short, extra)
+
+    def _shift_demand(self) -> None:
+        for demand in self.scenario.shift_demand:
+            day = self.date_index.get(demand.date)
+            if day is None:
+                continue
+            people = [
+                v
+                for o in self.options
+                if o.day == day and o.template == demand.template
+                for v, _, _ in self.by_option[o.index]
+            ]
+            short = self.model.NewIntVar(0, demand.required, "")
+            extra = self.model.NewIntVar(0, len(people), "")
+            self.model.Add(sum(people) + short - extra == demand.required)
+            self.objective.add("shift_demand_under", short, demand.weight_under)
+            self.objective.add("shift_demand_over", extra, demand.weight_over)
+
+    def _role_on_duty(self, role: str) -> dict[int, list]:
+        members = {e for e, emp in enumerate(self.scenario.employees) if role in emp.roles}
+        per_interval: dict[int, list] = defaultdict(list)
+        for option in self.options:
+            people = [v for v, e, _ in self.by_option[option.index] if e in members]
+            for t in option.intervals:
+                per_interval[t].extend(people)
+        return per_interval
+
+    def _role_rules(self) -> None:
+        roles = self.scenario.roles
+        weights = self.scenario.weights
+        if not roles.leader_whenever_on_duty and roles.agents_per_supervisor is None:
+            return
+        agents = self._role_on_duty(roles.agent_role)
+        if roles.leader_whenever_on_duty:
+            leaders = self._role_on_duty(roles.leader_role)
+            for t, people in agents.items():
+                anyone = self.model.NewBoolVar("")
+                self.model.Add(sum(people) <= len(people) * anyone)
+                missing = self.model.NewBoolVar("")
+                self.model.Add(sum(leaders.get(t, [])) + missing >= anyone)
+                self.objective.add("leader_missing", missing, weights.leader_missing)
+        if roles.agents_per_supervisor is not None:
+            supervisors = self._role_on_duty(roles.supervisor_role)
+            for t, people in agents.items():
+                short = self.model.NewIntVar(0, len(people), "")
+                self.model.Add(roles.agents_per_supervisor * (sum(supervisors.get(t, [])) + short) >= sum(people))
+                self.objective.add("supervisor_missing", short, weights.supervisor_missing)
+
+    def _fairness(self) -> None:
+        weights = self.scenario.weights
+        n = len(self.scenario.employees)
+        if n < 2:
+            return
+        if weights.weekend_fairness:
+            groups = weekend_groups(self.scenario, self.rules.weekend_days or [])
+            if groups:
+                counts = [self._weekends_worked(e, groups) for e in range(n)]
+                self._spread_counts("weekend_fairness", counts, weights.weekend_fairness)
+        if weights.night_fairness and any(o.night for o in self.options):
+            counts = []
+            for e in range(n):
+                nights = [v for d in range(self.scenario.days) for v, o, _ in self.by_employee_day[e, d] if o.night]
+                counts.append(sum(nights) if nights else None)
+            self._spread_counts("night_fairness", counts, weights.night_fairness)
+
+    def _weekends_worked(self, e: int, groups: list[list[int]]) -> cp_model.LinearExprT:
+        """Number of weekends (day-index groups) with any work, as exact flags."""
+        flags = []
+        for group in groups:
+            flag = self.model.NewBoolVar("")
+            for d in group:
+                self.model.AddImplication(self.work[e, d], flag)
+            self.model.Add(flag <= sum(self.work[e, d] for d in group))
+            flags.append(flag)
+        return sum(flags)
+
+    def _spread_counts(self, name: str, counts: list, weight: int) -> None:
+        counts = [c for c in counts if c is not None and not isinstance(c, int)]
+        if len(counts) < 2:
+            return
+        top = self.model.NewIntVar(0, self.scenario.days, "")
+        bottom = self.model.NewIntVar(0, self.scenario.days, "")
+        for count in counts:
+            self.model.Add(top >= count)
+            self.model.Add(bottom <= count)
+        self.objective.add(name, top - bottom, weight)
+
+    def _published(self) -> None:
+        published = self.scenario.published
+        if not published:
+            return
+        weight = self.scenario.weights.change
+        index = {emp.id: e for e, emp in enumerate(self.scenario.employees)}
+        planned: set[tuple[int, int]] = set()
+        for shift in published:
+            e, day = index.get(shift.employee_id), self.date_index.get(shift.date)
+            if e is None or day is None:
+                continue
+            planned.add((e, day))
+            kept = [
+                v
+                for v, o, k in self.by_employee_day[e, day]
+                if o.template == shift.template and o.start_time() == shift.start and (shift.skill in (None, k))
+            ]
+            self.objective.add("changes", 1 - sum(kept), weight)
+        for e in {e for e, _ in planned}:
+            for day in range(self.scenario.days):
+                if (e, day) not in planned:
+                    self.objective.add("changes", self.work[e, day], weight)

@@ -1,0 +1,114 @@
+"""Concrete shift options: every template expanded to each date, start time and length on the interval grid.
+
+Times are minutes from midnight of the first date of the horizon; interval ``t`` covers
+``[t * interval_min, (t + 1) * interval_min)``. An option covers the intervals between its start and end;
+its break (if any) may start at any grid point of ``break_starts`` (interval indices) and lasts
+``break_intervals`` intervals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from wfm.roster.domain import BreakRule, RuleSet, Scenario, ShiftTemplate, minutes_of
+
+
+@dataclass(frozen=True)
+class ShiftOption:
+    index: int
+    template: str
+    day: int
+    start_min: int
+    end_min: int
+    paid_min: int
+    night: bool
+    first_interval: int
+    n_intervals: int
+    break_starts: tuple[int, ...]
+    break_intervals: int
+    break_paid: bool
+
+    @property
+    def length_min(self) -> int:
+        return self.end_min - self.start_min
+
+    @property
+    def intervals(self) -> range:
+        return range(self.first_interval, self.first_interval + self.n_intervals)
+
+    def start_time(self) -> dt.time:
+        minute = self.start_min % 1440
+        return dt.time(minute // 60, minute % 60)
+
+
+def _break_rule(template: ShiftTemplate, rules: RuleSet, length: int) -> BreakRule | None:
+    candidates = template.breaks if template.breaks is not None else ([rules.meal_break] if rules.meal_break else [])
+    eligible = [b for b in candidates if length >= b.min_shift_min]
+    return max(eligible, key=lambda b: b.min_shift_min) if eligible else None
+
+
+def is_night(start_min: int, end_min: int, rules: RuleSet) -> bool:
+    """Whether a shift overlaps the night window by at least ``night_min_overlap_min``."""
+    if rules.night_start is None or rules.night_end is None or rules.night_min_overlap_min is None:
+        return False
+    night_start, night_end = minutes_of(rules.night_start), minutes_of(rules.night_end)
+    overlap = 0
+    first_day = start_min // 1440 - 1
+    for day in range(first_day, end_min // 1440 + 1):
+        window_start = day * 1440 + night_start
+        window_end = (day + 1) * 1440 + night_end if night_end <= night_start else day * 1440 + night_end
+        overlap += max(0, min(end_min, window_end) - max(start_min, window_start))
+    return overlap >= rules.night_min_overlap_min
+
+
+def expand_options(scenario: Scenario, rules: RuleSet) -> list[ShiftOption]:
+    """All shift options of the horizon, in a stable order (date, template, start, length)."""
+    interval = scenario.site.interval_min
+    options: list[ShiftOption] = []
+    for day, date in enumerate(scenario.dates):
+        for template in scenario.templates:
+            if template.weekdays is not None and date.weekday() not in template.weekdays:
+                continue
+            step = template.start_step_min or interval
+            first = minutes_of(template.earliest_start)
+            last = minutes_of(template.latest_start) if template.latest_start else first
+            for start in range(first, last + 1, step):
+                for length in template.lengths:
+                    options.append(_option(len(options), template, rules, day, start, length, interval))
+    return options
+
+
+def _option(
+    index: int, template: ShiftTemplate, rules: RuleSet, day: int, start: int, length: int, interval: int
+) -> ShiftOption:
+    start_min = day * 1440 + start
+    end_min = start_min + length
+    first_interval = start_min // interval
+    n_intervals = max(0, -(-end_min // interval) - first_interval)
+    rule = _break_rule(template, rules, length)
+    break_starts: tuple[int, ...] = ()
+    break_intervals = 0
+    unpaid = 0
+    if rule is not None:
+        break_intervals = max(1, -(-rule.length_min // interval))
+        earliest = -(-(start_min + rule.earliest_after_start_min) // interval)
+        latest = (end_min - rule.latest_end_before_end_min) // interval - break_intervals
+        break_starts = tuple(range(earliest, latest + 1)) or (first_interval + (n_intervals - break_intervals) // 2,)
+        unpaid = 0 if rule.paid else rule.length_min
+    handover = rules.handover_min or 0
+    night = template.night if template.night is not None else is_night(start_min, end_min, rules)
+    return ShiftOption(
+        index=index,
+        template=template.id,
+        day=day,
+        start_min=start_min,
+        end_min=end_min,
+        paid_min=length - unpaid + handover,
+        night=night,
+        first_interval=first_interval,
+        n_intervals=n_intervals,
+        break_starts=break_starts,
+        break_intervals=break_intervals,
+        break_paid=bool(rule and rule.paid),
+    )

@@ -1,0 +1,364 @@
+"""Solving a roster scenario: always a roster, with an explanation when the hard rules clash."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+from ortools.sat.python import cp_model
+
+from wfm.roster.domain import Scenario
+from wfm.roster.model import NO_SKILL, RosterModel, RuleGroup, employee_rules
+
+ROSTER_COLUMNS = ["employee_id", "date", "start", "end", "skill", "role", "breaks", "paid_minutes", "template"]
+COVERAGE_COLUMNS = ["interval_start", "skill", "required", "scheduled"]
+_RELAX_PENALTY = 10_000_000  # cost of breaking one clashing rule group in a best-effort roster
+
+
+@dataclass(frozen=True)
+class SolveSettings:
+    """Solver controls. ``num_workers`` None means all cores of the machine."""
+
+    time_limit_s: float = 30.0
+    num_workers: int | None = None
+    seed: int = 0
+    relative_gap: float = 0.0
+    hint: pd.DataFrame | None = None
+    log: bool = False
+    explain: bool = True
+
+
+@dataclass(frozen=True)
+class Progress:
+    objective: float
+    bound: float
+    elapsed_s: float
+
+
+@dataclass
+class Conflict:
+    """Hard rules that cannot hold together, and what was done about it."""
+
+    employee_ids: list[str]
+    rules: list[str]
+    message: str
+
+
+@dataclass
+class RosterResult:
+    status: str
+    objective: float | None
+    bound: float | None
+    roster: pd.DataFrame
+    coverage: pd.DataFrame
+    breakdown: dict[str, int]
+    conflicts: list[Conflict] = field(default_factory=list)
+    stats: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def gap(self) -> float | None:
+        if self.objective is None or self.bound is None:
+            return None
+        return abs(self.objective - self.bound) / max(1.0, abs(self.objective))
+
+    @property
+    def unmet_demand(self) -> pd.DataFrame:
+        """Intervals and skills scheduled below their requirement."""
+        if self.coverage.empty:
+            return self.coverage
+        short = self.coverage[self.coverage["scheduled"] < self.coverage["required"]].copy()
+        short["missing"] = short["required"] - short["scheduled"]
+        return short
+
+
+class _ProgressCallback(cp_model.CpSolverSolutionCallback):
+    def __init__(self, report: Callable[[Progress], None] | None) -> None:
+        super().__init__()
+        self.report = report
+        self.start = time.perf_counter()
+        self.first_solution_s: float | None = None
+        self.solutions = 0
+
+    def on_solution_callback(self) -> None:
+        elapsed = time.perf_counter() - self.start
+        self.solutions += 1
+        if self.first_solution_s is None:
+            self.first_solution_s = elapsed
+        if self.report is not None:
+            self.report(Progress(self.ObjectiveValue(), self.BestObjectiveBound(), elapsed))
+
+
+def _solver(settings: SolveSettings, time_limit_s: float) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.1, time_limit_s)
+    solver.parameters.num_workers = settings.num_workers or os.cpu_count() or 1
+    solver.parameters.random_seed = settings.seed
+    solver.parameters.relative_gap_limit = settings.relative_gap
+    solver.parameters.log_search_progress = settings.log
+    return solver
+
+
+def precheck(scenario: Scenario) -> tuple[list[Conflict], frozenset[RuleGroup]]:
+    """Clashes visible without search (pins on days off, minimum hours above what availability allows).
+
+    Returns the conflicts and the rule groups to leave out of the model so the rest can still be solved.
+    """
+    conflicts: list[Conflict] = []
+    skip: set[RuleGroup] = set()
+    templates = {t.id: t for t in scenario.templates}
+    dates = set(scenario.dates)
+    for employee in scenario.employees:
+        rules = employee_rules(scenario, employee)
+        blocked = set(employee.days_off) | set(employee.pinned_rest_days)
+        for pin in employee.pinned:
+            if pin.date not in dates:
+                continue
+            reason = None
+            if pin.date in blocked:
+                reason = "falls on a day off or a leader-pinned rest day"
+            elif rules.allowed_templates is not None and pin.template not in rules.allowed_templates:
+                reason = f"uses template {pin.template!r}, not allowed by the contract"
+            elif pin.skill is not None and pin.skill not in employee.skills:
+                reason = f"needs skill {pin.skill!r}, which the employee lacks"
+            elif templates[pin.template].skills is not None and not set(templates[pin.template].skills) & set(
+                employee.skills
+            ):
+                reason = f"template {pin.template!r} needs a skill the employee lacks"
+            if reason:
+                skip.add(RuleGroup(employee.id, "pinned", str(pin.date)))
+                conflicts.append(
+                    Conflict(
+                        [employee.id],
+                        ["pinned", "days_off"],
+                        f"{employee.id}: pinned shift on {pin.date} {reason}; the pin was dropped",
+                    )
+                )
+        if rules.min_minutes_total is not None and rules.max_minutes_total is not None:
+            if rules.min_minutes_total > rules.max_minutes_total:
+                skip.add(RuleGroup(employee.id, "min_minutes_total"))
+                conflicts.append(
+                    Conflict(
+                        [employee.id],
+                        ["min_minutes_total", "max_minutes_total"],
+                        f"{employee.id}: minimum {rules.min_minutes_total} min exceeds maximum "
+                        f"{rules.max_minutes_total} min; the minimum was dropped",
+                    )
+                )
+        if rules.min_minutes_total:
+            longest = max((max(t.lengths) for t in scenario.templates), default=0) + (rules.handover_min or 0)
+            if rules.max_shift_minutes is not None:
+                longest = min(longest, rules.max_shift_minutes)
+            free_days = [d for d in scenario.dates if d not in blocked]
+            workable = len(free_days)
+            if rules.max_days_per_week is not None:
+                workable = min(workable, rules.max_days_per_week * (-(-scenario.days // 7)))
+            if workable * longest < rules.min_minutes_total:
+                skip.add(RuleGroup(employee.id, "min_minutes_total"))
+                conflicts.append(
+                    Conflict(
+                        [employee.id],
+                        ["min_minutes_total", "days_off"],
+                        f"{employee.id}: minimum {rules.min_minutes_total} min over the horizon cannot be reached "
+                        f"with {len(free_days)} available days (at most {workable * longest} min); "
+                        "the minimum was dropped",
+                    )
+                )
+    return conflicts, frozenset(skip)
+
+
+def _explain(scenario: Scenario, skip: frozenset[RuleGroup], settings: SolveSettings) -> tuple[list[Conflict], set]:
+    """Find clashing rule groups with CP-SAT assumptions, one core at a time."""
+    conflicts: list[Conflict] = []
+    soft: set[RuleGroup] = set()
+    for _ in range(20):
+        built = RosterModel(scenario, explain=True, skip=skip)
+        built.model.ClearObjective()
+        hard = [lit for group, lit in built.group_literals.items() if group not in soft]
+        for group, lit in built.group_literals.items():
+            if group in soft:
+                built.model.Add(lit == 0)
+        built.model.AddAssumptions(hard)
+        solver = _solver(settings, min(30.0, settings.time_limit_s))
+        status = solver.Solve(built.model)
+        if status != cp_model.INFEASIBLE:
+            break
+        by_index = {lit.Index(): group for group, lit in built.group_literals.items()}
+        core = [by_index[i] for i in solver.SufficientAssumptionsForInfeasibility() if i in by_index]
+        if not core:
+            break
+        soft.update(core)
+        conflicts.append(
+            Conflict(
+                sorted({g.employee_id for g in core}),
+                sorted({g.rule for g in core}),
+                "these rules cannot all hold: "
+                + "; ".join(f"{g.employee_id} {g.rule}{' (' + g.detail + ')' if g.detail else ''}" for g in core)
+                + ". The roster keeps as many of them as it can.",
+            )
+        )
+    return conflicts, soft
+
+
+def solve_roster(
+    scenario: Scenario, settings: SolveSettings | None = None, progress: Callable[[Progress], None] | None = None
+) -> RosterResult:
+    """Solve a scenario. Coverage is soft; hard rules that clash are explained and relaxed as little as possible."""
+    settings = settings or SolveSettings()
+    started = time.perf_counter()
+    conflicts, skip = precheck(scenario)
+    built = RosterModel(scenario, skip=skip)
+    _add_hint(built, settings.hint)
+    callback = _ProgressCallback(progress)
+    solver = _solver(settings, settings.time_limit_s)
+    status = solver.Solve(built.model, callback)
+    if status == cp_model.INFEASIBLE and settings.explain:
+        found, soft = _explain(scenario, skip, settings)
+        conflicts.extend(found)
+        built = RosterModel(scenario, explain=True, skip=skip)
+        for group, lit in built.group_literals.items():
+            if group in soft:
+                built.objective.add("broken_rules", 1 - lit, _RELAX_PENALTY)
+            else:
+                built.model.Add(lit == 1)
+        built.model.Minimize(built.objective.expression())
+        callback = _ProgressCallback(progress)
+        remaining = max(1.0, settings.time_limit_s - (time.perf_counter() - started))
+        solver = _solver(settings, remaining)
+        status = solver.Solve(built.model, callback)
+    status_name = solver.StatusName(status)
+    stats = {
+        "wall_time_s": time.perf_counter() - started,
+        "solve_time_s": solver.WallTime(),
+        "first_solution_s": callback.first_solution_s if callback.first_solution_s is not None else float("nan"),
+        "solutions": float(callback.solutions),
+        "branches": float(solver.NumBranches()),
+        "variables": float(len(built.model.Proto().variables)),
+        "constraints": float(len(built.model.Proto().constraints)),
+    }
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        empty = pd.DataFrame(columns=ROSTER_COLUMNS)
+        return RosterResult(status_name, None, None, empty, coverage_of(scenario, empty), {}, conflicts, stats)
+    roster = extract_roster(built, solver)
+    return RosterResult(
+        status=status_name,
+        objective=solver.ObjectiveValue(),
+        bound=solver.BestObjectiveBound(),
+        roster=roster,
+        coverage=coverage_of(scenario, roster),
+        breakdown=built.objective.breakdown(solver),
+        conflicts=conflicts,
+        stats=stats,
+    )
+
+
+def _add_hint(built: RosterModel, hint: pd.DataFrame | None) -> None:
+    """Hint the solver with a previous roster (rows as in roster.csv)."""
+    if hint is None or hint.empty:
+        return
+    index = {emp.id: e for e, emp in enumerate(built.scenario.employees)}
+    wanted = set()
+    for row in hint.itertuples():
+        e = index.get(str(row.employee_id))
+        day = built.date_index.get(pd.Timestamp(row.date).date())
+        if e is None or day is None:
+            continue
+        start = pd.Timestamp(row.start).time()
+        wanted.add((e, day, str(row.template), start, str(row.skill) if row.skill else NO_SKILL))
+    for (e, day), entries in built.by_employee_day.items():
+        for var, option, skill in entries:
+            built.model.AddHint(var, (e, day, option.template, option.start_time(), skill) in wanted)
+
+
+def extract_roster(built: RosterModel, solver: cp_model.CpSolver) -> pd.DataFrame:
+    """The solved roster, one row per worked shift, with breaks handed to named people."""
+    scenario = built.scenario
+    origin = dt.datetime.combine(scenario.start_date, dt.time())
+    interval = built.interval_min
+    workers: dict[tuple[int, str], list[int]] = defaultdict(list)
+    chosen: dict[tuple[int, int], tuple] = {}
+    for (e, day), entries in built.by_employee_day.items():
+        for var, option, skill in entries:
+            if solver.BooleanValue(var):
+                chosen[e, day] = (option, skill)
+                workers[option.index, skill].append(e)
+    break_of: dict[tuple[int, int], int] = {}
+    for (option_index, skill), people in workers.items():
+        option = built.options[option_index]
+        if not option.break_starts:
+            continue
+        counts = built.break_counts.get((option_index, skill))
+        if counts is None:
+            starts = [option.break_starts[len(option.break_starts) // 2]] * len(people)
+        else:
+            starts = [b for b, var in sorted(counts.items()) for _ in range(solver.Value(var))]
+        for e, b in zip(sorted(people), starts, strict=True):
+            break_of[e, option.day] = b
+    rows = []
+    for (e, day), (option, skill) in sorted(chosen.items()):
+        employee = scenario.employees[e]
+        start = origin + dt.timedelta(minutes=option.start_min)
+        end = origin + dt.timedelta(minutes=option.end_min)
+        breaks = ""
+        if (e, day) in break_of:
+            b = break_of[e, day]
+            b_start = origin + dt.timedelta(minutes=b * interval)
+            b_end = b_start + dt.timedelta(minutes=option.break_intervals * interval)
+            breaks = f"{b_start:%H:%M}-{b_end:%H:%M}"
+        rows.append(
+            {
+                "employee_id": employee.id,
+                "date": scenario.dates[day].isoformat(),
+                "start": start.isoformat(timespec="minutes"),
+                "end": end.isoformat(timespec="minutes"),
+                "skill": skill,
+                "role": employee.roles[0] if employee.roles else "",
+                "breaks": breaks,
+                "paid_minutes": option.paid_min,
+                "template": option.template,
+            }
+        )
+    return pd.DataFrame(rows, columns=ROSTER_COLUMNS)
+
+
+def coverage_of(scenario: Scenario, roster: pd.DataFrame) -> pd.DataFrame:
+    """Required against scheduled (on shift, not on break, on that skill) per requirement interval."""
+    interval = dt.timedelta(minutes=scenario.site.interval_min)
+    scheduled: dict[tuple[dt.datetime, str], int] = defaultdict(int)
+    for row in roster.itertuples():
+        start, end = dt.datetime.fromisoformat(row.start), dt.datetime.fromisoformat(row.end)
+        breaks = []
+        for span in filter(None, str(row.breaks or "").split(";")):
+            b_start, b_end = _span_on(span, start)
+            breaks.append((b_start, b_end))
+        t = start
+        while t < end:
+            if not any(b_start <= t < b_end for b_start, b_end in breaks):
+                scheduled[t, row.skill] += 1
+            t += interval
+    rows = [
+        {
+            "interval_start": req.interval_start.isoformat(timespec="minutes"),
+            "skill": req.skill,
+            "required": req.required,
+            "scheduled": scheduled.get((req.interval_start, req.skill), 0),
+        }
+        for req in scenario.requirements
+    ]
+    return pd.DataFrame(rows, columns=COVERAGE_COLUMNS)
+
+
+def _span_on(span: str, shift_start: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """A break 'HH:MM-HH:MM' as date-times on or after the shift start (breaks may fall after midnight)."""
+    first, second = (dt.time.fromisoformat(part) for part in span.split("-"))
+    b_start = dt.datetime.combine(shift_start.date(), first)
+    if b_start < shift_start:
+        b_start += dt.timedelta(days=1)
+    b_end = dt.datetime.combine(b_start.date(), second)
+    if b_end <= b_start:
+        b_end += dt.timedelta(days=1)
+    return b_start, b_end
