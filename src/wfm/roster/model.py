@@ -305,10 +305,7 @@ class RosterModel:
             day = self.date_index.get(request.date)
             if day is None:
                 continue
-            if request.template is None:
-                granted = work[day]
-            else:
-                granted = self._day_template_sum(e, day, request.template)
+            granted = work[day] if request.template is None else self._day_template_sum(e, day, request.template)
             coef = request.weight * weights.request
             if request.kind == "on":
                 self.objective.add("requests", 1 - granted, coef)

@@ -7,6 +7,7 @@ tests can use it as an independent judge of the solver, and planners can check r
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -226,7 +227,7 @@ def _check_employee(scenario: Scenario, employee: Employee, rules: RuleSet, shif
         ]
         if not ok:
             add(e, pin.date, "pinned", f"pinned {pin.template} not worked")
-    for earlier, later in zip(shifts, shifts[1:], strict=False):
+    for earlier, later in itertools.pairwise(shifts):
         rest = (later.start - dt.timedelta(minutes=rules.handover_min or 0) - earlier.end).total_seconds() / 60
         if rules.min_rest_minutes and rest < rules.min_rest_minutes:
             add(e, later.date, "min_rest_minutes", f"{rest:.0f} min rest after the shift of {earlier.date}")
