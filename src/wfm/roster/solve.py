@@ -138,17 +138,20 @@ def precheck(scenario: Scenario) -> tuple[list[Conflict], frozenset[RuleGroup]]:
                         f"{employee.id}: pinned shift on {pin.date} {reason}; the pin was dropped",
                     )
                 )
-        if rules.min_minutes_total is not None and rules.max_minutes_total is not None:
-            if rules.min_minutes_total > rules.max_minutes_total:
-                skip.add(RuleGroup(employee.id, "min_minutes_total"))
-                conflicts.append(
-                    Conflict(
-                        [employee.id],
-                        ["min_minutes_total", "max_minutes_total"],
-                        f"{employee.id}: minimum {rules.min_minutes_total} min exceeds maximum "
-                        f"{rules.max_minutes_total} min; the minimum was dropped",
-                    )
+        if (
+            rules.min_minutes_total is not None
+            and rules.max_minutes_total is not None
+            and rules.min_minutes_total > rules.max_minutes_total
+        ):
+            skip.add(RuleGroup(employee.id, "min_minutes_total"))
+            conflicts.append(
+                Conflict(
+                    [employee.id],
+                    ["min_minutes_total", "max_minutes_total"],
+                    f"{employee.id}: minimum {rules.min_minutes_total} min exceeds maximum "
+                    f"{rules.max_minutes_total} min; the minimum was dropped",
                 )
+            )
         if rules.min_minutes_total:
             longest = max((max(t.lengths) for t in scenario.templates), default=0) + (rules.handover_min or 0)
             if rules.max_shift_minutes is not None:
