@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +17,9 @@ from rich.table import Table
 
 from wfm.erlang import ServiceTargets, StaffingInputError, erlang_b, lines_for_blocking, required_agents
 from wfm.erlang.intervals_io import STAFF_COLUMNS, read_intervals_csv, write_csv_atomically
+from wfm.roster import Progress, RosterResult, SolveSettings, solve_roster
+from wfm.roster.io import ScenarioError, load_scenario, read_roster_csv, write_roster_outputs
+from wfm.roster.validate import validate_roster
 
 app = typer.Typer(help="wfm: forecast -> staffing (Erlang) -> roster -> report.", no_args_is_help=True)
 console = Console()
@@ -252,6 +256,117 @@ def demo() -> None:
         f"Total {result['volume'].sum():g} calls; {result['agents'].sum() / 2:.1f} agent-hours on the phones, "
         f"{result['scheduled'].sum() / 2:.1f} scheduled."
     )
+
+
+# ----- roster ---------------------------------------------------------------------------------------------
+def _progress_printer(status) -> Callable[[Progress], None]:
+    def report(progress: Progress) -> None:
+        status.update(
+            f"solving: objective {progress.objective:,.0f}, bound {progress.bound:,.0f}, {progress.elapsed_s:.1f} s"
+        )
+
+    return report
+
+
+@app.command()
+def roster(
+    scenario: Annotated[Path, typer.Option(help="Scenario file (JSON or YAML).")],
+    out: Annotated[Path, typer.Option(help="Output folder for roster.csv, coverage.csv, summary.json.")],
+    time_limit: Annotated[float, typer.Option("--time-limit", help="Solver time limit, s.")] = 30.0,
+    workers: Annotated[int | None, typer.Option(help="CP-SAT workers (default: all cores).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    gap: Annotated[float, typer.Option(help="Stop at this relative gap.")] = 0.0,
+) -> None:
+    """Assign named employees to shifts and rest days, against the scenario's requirement."""
+    try:
+        loaded = load_scenario(scenario)
+    except ScenarioError as exc:
+        raise _fail(str(exc)) from None
+    settings = SolveSettings(time_limit_s=time_limit, num_workers=workers, seed=seed, relative_gap=gap)
+    with console.status("building the model") as status:
+        result = solve_roster(loaded, settings, progress=_progress_printer(status))
+    violations = validate_roster(loaded, result.roster)
+    write_roster_outputs(result, violations, out)
+    _print_roster_summary(result, violations)
+    console.print(f"-> {out}/roster.csv, coverage.csv, summary.json")
+    if result.objective is None:
+        raise typer.Exit(code=1)
+
+
+def _print_roster_summary(result: RosterResult, violations: list) -> None:
+    gap = f"{result.gap:.2%}" if result.gap is not None else "-"
+    console.print(
+        f"[bold]{result.status}[/]: {len(result.roster)} shifts, objective {result.objective or 0:,.0f} "
+        f"(bound {result.bound or 0:,.0f}, gap {gap}), {result.stats.get('wall_time_s', 0):.1f} s"
+    )
+    for name, value in sorted(result.breakdown.items(), key=lambda item: -item[1]):
+        if value:
+            console.print(f"  {name:<28}{value:>12,}")
+    unmet = result.unmet_demand
+    if len(unmet):
+        console.print(f"unmet demand: {unmet['missing'].sum():g} person-intervals in {len(unmet)} intervals")
+    for conflict in result.conflicts:
+        console.print(f"[yellow]conflict:[/] {conflict.message}")
+    console.print(f"rule check: {len(violations)} violation(s)" if violations else "rule check: no violations")
+
+
+@app.command()
+def validate(
+    scenario: Annotated[Path, typer.Option(help="Scenario file (JSON or YAML).")],
+    roster_file: Annotated[Path, typer.Option("--roster", help="roster.csv to check.")],
+) -> None:
+    """Check a roster (made by wfm or by hand) against every rule of the scenario."""
+    try:
+        loaded = load_scenario(scenario)
+        table = read_roster_csv(roster_file)
+    except ScenarioError as exc:
+        raise _fail(str(exc)) from None
+    violations = validate_roster(loaded, table)
+    if not violations:
+        console.print(f"{len(table)} shifts: no violations")
+        return
+    out = Table(title=f"{len(violations)} violation(s)")
+    for column in ("employee", "date", "rule", "problem"):
+        out.add_column(column)
+    for v in violations:
+        out.add_row(v.employee_id, v.date, v.rule, v.message)
+    console.print(out)
+    raise typer.Exit(code=1)
+
+
+bench_app = typer.Typer(help="Public benchmarks.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("curtois")
+def bench_curtois(
+    instance: Annotated[Path, typer.Argument(help="InstanceN.txt of the Curtois & Qu benchmark.")],
+    time_limit: Annotated[float, typer.Option("--time-limit", help="Solver time limit, s.")] = 60.0,
+    workers: Annotated[int | None, typer.Option(help="CP-SAT workers (default: all cores).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    solution: Annotated[Path | None, typer.Option(help="Write the solution CSV employee,day,shift here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Solve one Curtois & Qu instance with the roster engine; the objective is recomputed independently."""
+    from wfm.benchmarks.curtois import InstanceFormatError, solve_instance
+
+    try:
+        run = solve_instance(instance, time_limit_s=time_limit, workers=workers, seed=seed)
+    except (InstanceFormatError, OSError) as exc:
+        raise _fail(str(exc)) from None
+    if solution is not None:
+        write_csv_atomically(run.solution, solution)
+    if as_json:
+        typer.echo(json.dumps(run.summary()))
+    else:
+        summary = run.summary()
+        console.print(
+            f"{summary['instance']}: objective {summary['objective']} (bound {summary['bound']}), "
+            f"{summary['status']}, first solution {summary['first_solution_s']:.2f} s, "
+            f"total {summary['time_s']:.1f} s, hard violations {summary['violations']}"
+        )
+    if run.evaluation.violations:
+        raise typer.Exit(code=1)
 
 
 if __name__ == "__main__":

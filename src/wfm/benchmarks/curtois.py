@@ -191,7 +191,9 @@ def evaluate(instance: Instance, solution: pd.DataFrame) -> Evaluation:
                 violations.append(f"{staff.id}: {plan.count(shift_id)} x {shift_id} > {maximum}")
         minutes = sum(instance.shift_lengths.get(s, 0) for s in plan if s)
         if not staff.min_total_minutes <= minutes <= staff.max_total_minutes:
-            violations.append(f"{staff.id}: {minutes} min outside [{staff.min_total_minutes}, {staff.max_total_minutes}]")
+            violations.append(
+                f"{staff.id}: {minutes} min outside [{staff.min_total_minutes}, {staff.max_total_minutes}]"
+            )
         working = [s is not None for s in plan]
         run_start = 0
         for d in range(1, horizon + 1):
@@ -225,3 +227,61 @@ def evaluate(instance: Instance, solution: pd.DataFrame) -> Evaluation:
         n = counts.get((day, shift_id), 0)
         penalties["cover"] += under * max(0, required - n) + over * max(0, n - required)
     return Evaluation(sum(penalties.values()), violations, penalties)
+
+
+@dataclass
+class InstanceRun:
+    """One solved instance: the solution table, its independent evaluation and the solver's figures."""
+
+    instance: Instance
+    solution: pd.DataFrame
+    evaluation: Evaluation
+    status: str
+    objective: float | None
+    bound: float | None
+    first_solution_s: float
+    time_s: float
+    trajectory: list[tuple[float, float, float]]
+
+    def summary(self) -> dict:
+        return {
+            "instance": self.instance.name,
+            "objective": self.evaluation.objective,
+            "solver_objective": self.objective,
+            "bound": self.bound,
+            "status": self.status,
+            "violations": len(self.evaluation.violations),
+            "first_solution_s": self.first_solution_s,
+            "time_s": self.time_s,
+        }
+
+
+def solve_instance(
+    path: str | Path, time_limit_s: float = 60.0, workers: int | None = None, seed: int = 0
+) -> InstanceRun:
+    """Parse, map onto the roster engine, solve, and evaluate one instance."""
+    from wfm.roster.solve import Progress, SolveSettings, solve_roster
+
+    instance = parse_instance(path)
+    trajectory: list[tuple[float, float, float]] = []
+
+    def record(progress: Progress) -> None:
+        trajectory.append((progress.elapsed_s, progress.objective, progress.bound))
+
+    result = solve_roster(
+        to_scenario(instance),
+        SolveSettings(time_limit_s=time_limit_s, num_workers=workers, seed=seed, explain=False),
+        progress=record,
+    )
+    solution = solution_from_roster(result.roster)
+    return InstanceRun(
+        instance=instance,
+        solution=solution,
+        evaluation=evaluate(instance, solution),
+        status=result.status,
+        objective=result.objective,
+        bound=result.bound,
+        first_solution_s=result.stats.get("first_solution_s", float("nan")),
+        time_s=result.stats.get("wall_time_s", float("nan")),
+        trajectory=trajectory,
+    )

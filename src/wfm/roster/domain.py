@@ -43,7 +43,12 @@ class RuleSet(_Model):
     min_minutes_total: int | None = Field(None, ge=0, description="Over the whole horizon.")
     max_minutes_total: int | None = Field(None, ge=0, description="Over the whole horizon.")
     max_average_minutes_per_week: int | None = Field(None, ge=0, description="Average over the horizon (EU 48 h).")
-    max_overtime_minutes_per_month: int | None = Field(None, ge=0, description="Prorated to the horizon (30 days).")
+    max_overtime_minutes_per_month: int | None = Field(
+        None,
+        ge=0,
+        description="Paid time over the horizon may exceed its standard time by this, prorated per 30 days. "
+        "Standard time = standard week x full weeks + a fifth of it per remaining day (at most 5).",
+    )
     max_shift_minutes: int | None = Field(None, gt=0, description="Longest shift (standard day + daily overtime).")
     max_days_per_week: int | None = Field(None, ge=0, le=7)
     max_consecutive_days: int | None = Field(None, ge=1)
@@ -70,11 +75,12 @@ class RuleSet(_Model):
     handover_min: int | None = Field(None, ge=0, description="The incoming person starts this much early (paid).")
 
     def merged(self, override: RuleSet | None) -> RuleSet:
-        """These rules with every field that ``override`` sets replaced."""
+        """These rules with every field that ``override`` sets explicitly replaced (an explicit null switches a
+        rule off, e.g. ``meal_break: null``)."""
         if override is None:
             return self
         values = self.model_dump()
-        values.update(override.model_dump(exclude_none=True))
+        values.update(override.model_dump(exclude_unset=True))
         return RuleSet.model_validate(values)
 
 
@@ -208,7 +214,7 @@ class Weights(_Model):
     isolated_rest_day: int = 30
     leader_missing: int = 2000
     supervisor_missing: int = 500
-    change: int = 400
+    change: int = 2000
 
 
 class Site(_Model):

@@ -232,7 +232,10 @@ class RosterModel:
             cap = rules.max_average_minutes_per_week * days // 7
             self._hard(self._guard(employee, "max_average_minutes_per_week"), total <= cap)
         if rules.max_overtime_minutes_per_month is not None and rules.standard_minutes_per_week is not None:
-            cap = (rules.standard_minutes_per_week * days) // 7 + (rules.max_overtime_minutes_per_month * days) // 30
+            standard = (
+                rules.standard_minutes_per_week * (days // 7) + rules.standard_minutes_per_week * min(days % 7, 5) // 5
+            )
+            cap = standard + rules.max_overtime_minutes_per_month * days // 30
             self._hard(self._guard(employee, "max_overtime_minutes_per_month"), total <= cap)
 
         if rules.max_consecutive_days is not None and rules.max_consecutive_days < days:

@@ -254,7 +254,9 @@ def _check_employee(scenario: Scenario, employee: Employee, rules: RuleSet, shif
     if rules.max_average_minutes_per_week is not None and total * 7 > rules.max_average_minutes_per_week * days:
         add(e, dates[0], "max_average_minutes_per_week", f"{total} min over {days} days")
     if rules.max_overtime_minutes_per_month is not None and rules.standard_minutes_per_week is not None:
-        cap = rules.standard_minutes_per_week * days // 7 + rules.max_overtime_minutes_per_month * days // 30
+        full_weeks, rest = divmod(days, 7)
+        standard = rules.standard_minutes_per_week * full_weeks + rules.standard_minutes_per_week * min(rest, 5) // 5
+        cap = standard + rules.max_overtime_minutes_per_month * days // 30
         if total > cap:
             add(e, dates[0], "max_overtime_minutes_per_month", f"{total} min exceeds standard + overtime cap {cap}")
     exempt = bool(rules.edge_runs_exempt)
