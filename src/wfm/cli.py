@@ -23,7 +23,7 @@ from wfm.roster.validate import validate_roster
 
 app = typer.Typer(help="wfm: forecast -> staffing (Erlang) -> roster -> report.", no_args_is_help=True)
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str) -> typer.Exit:

@@ -126,3 +126,21 @@ def read_roster_csv(path: str | Path) -> pd.DataFrame:
         return pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ScenarioError(f"roster: cannot read {path} ({exc})") from None
+
+
+def dump_scenario(scenario: Scenario, path: str | Path, requirements_csv: str | None = None) -> None:
+    """Write a scenario as JSON or YAML (by suffix); with ``requirements_csv`` the interval requirement goes to
+    that CSV file beside it and the scenario refers to it."""
+    path = Path(path)
+    data = scenario.model_dump(mode="json", exclude_defaults=True)
+    data["start_date"], data["days"] = scenario.start_date.isoformat(), scenario.days
+    if requirements_csv is not None:
+        table = pd.DataFrame([r.model_dump(mode="json", exclude_none=True) for r in scenario.requirements])
+        _write_atomically(path.parent / requirements_csv, table.to_csv(index=False))
+        data.pop("requirements", None)
+        data["requirements_csv"] = requirements_csv
+    if path.suffix.lower() == ".json":
+        text = json.dumps(data, indent=1)
+    else:
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    _write_atomically(path, text)

@@ -1,0 +1,105 @@
+"""The Curtois & Qu benchmark: parser on every instance, evaluator on hand-made solutions, Instance1 to 607."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from wfm.benchmarks.curtois import evaluate, parse_instance, solve_instance, to_scenario
+from wfm.cli import app
+from wfm.roster.validate import validate_roster
+
+INSTANCES = Path(__file__).resolve().parents[1] / "benchmarks" / "curtois" / "instances"
+BEST = pd.read_csv(INSTANCES / "best_known.csv").set_index("instance")
+
+
+@pytest.mark.parametrize("number", range(1, 25))
+def test_parser_reads_every_instance(number):
+    path = INSTANCES / f"Instance{number}.txt"
+    assert b"\r\n" in path.read_bytes()  # the upstream CRLF line endings are kept
+    instance = parse_instance(path)
+    row = BEST.loc[f"Instance{number}"]
+    assert instance.horizon == row["days"]
+    assert len(instance.staff) == row["staff"]
+    assert len(instance.shift_lengths) == row["shift_types"]
+    assert len(instance.cover) == instance.horizon * len(instance.shift_lengths)
+    assert all(required >= 0 for _, _, required, _, _ in instance.cover)
+    assert {s.id for s in instance.staff} >= set(instance.days_off)
+
+
+def test_instance15_minus_zero_cover_reads_as_zero():
+    instance = parse_instance(INSTANCES / "Instance15.txt")
+    cover = {(day, shift): required for day, shift, required, _, _ in instance.cover}
+    assert cover[41, "D"] == 0 and cover[41, "n2"] == 0
+
+
+def test_evaluator_on_hand_made_solutions():
+    instance = parse_instance(INSTANCES / "Instance1.txt")
+    # Nobody works: every cover line is short by its requirement (weight 100), every on-request is missed.
+    empty = evaluate(instance, pd.DataFrame(columns=["employee", "day", "shift"]))
+    assert empty.penalties["cover"] == 100 * sum(req for _, _, req, _, _ in instance.cover)
+    assert empty.penalties["on_requests"] == sum(w for *_, w in instance.on_requests)
+    assert empty.penalties["off_requests"] == 0
+    assert any("min" in v or "outside" in v for v in empty.violations)  # minimum minutes not reached
+    # Everyone works every day: max consecutive (5) and weekends (1) and days off are broken.
+    full = pd.DataFrame(
+        [(s.id, d, "D") for s in instance.staff for d in range(14)], columns=["employee", "day", "shift"]
+    )
+    result = evaluate(instance, full)
+    assert result.penalties["cover"] == sum(max(0, 8 - req) for _, _, req, _, _ in instance.cover)
+    assert result.penalties["off_requests"] == sum(w for *_, w in instance.off_requests)
+    kinds = " ".join(result.violations)
+    assert "consecutive shifts" in kinds and "weekends" in kinds and "day off" in kinds
+
+
+def test_instance1_is_solved_to_its_optimum_607():
+    run = solve_instance(INSTANCES / "Instance1.txt", time_limit_s=30, workers=2)
+    assert run.status == "OPTIMAL"
+    assert run.evaluation.violations == []
+    assert run.evaluation.objective == 607 == BEST.loc["Instance1", "best_known_ub"]
+    assert run.objective == 607
+
+
+def test_mapped_scenario_roster_passes_the_general_validator():
+    instance = parse_instance(INSTANCES / "Instance2.txt")
+    from wfm.roster import SolveSettings, solve_roster
+
+    result = solve_roster(to_scenario(instance), SolveSettings(time_limit_s=5, num_workers=2, explain=False))
+    assert validate_roster(to_scenario(instance), result.roster) == []
+    solution = pd.DataFrame(
+        {
+            "employee": result.roster["employee_id"],
+            "day": [(pd.Timestamp(d) - pd.Timestamp("2024-01-01")).days for d in result.roster["date"]],
+            "shift": result.roster["template"],
+        }
+    )
+    assert evaluate(instance, solution).objective == round(result.objective)
+
+
+def test_cli_bench_writes_the_solution_and_json(tmp_path):
+    out = tmp_path / "sol.csv"
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "curtois",
+            str(INSTANCES / "Instance1.txt"),
+            "--time-limit",
+            "20",
+            "--workers",
+            "2",
+            "--solution",
+            str(out),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["objective"] == 607 and summary["violations"] == 0
+    solution = pd.read_csv(out)
+    assert list(solution.columns) == ["employee", "day", "shift"]
+    assert evaluate(parse_instance(INSTANCES / "Instance1.txt"), solution).objective == 607
