@@ -369,5 +369,93 @@ def bench_curtois(
         raise typer.Exit(code=1)
 
 
+# ----- forecast -------------------------------------------------------------------------------------------
+def _load_forecast_inputs(
+    history: Path, interval_min: int | None, events: Path | None, timezone: str | None, missing_dates: str | None
+):
+    from wfm.forecast import load_events_csv, load_history_csv
+
+    loaded = load_history_csv(history, interval_min=interval_min, timezone=timezone)
+    if missing_dates:
+        loaded = loaded.mark_missing(pd.to_datetime(missing_dates.split(",")).date)
+    return loaded, (load_events_csv(events) if events else None)
+
+
+HistoryOpt = Annotated[Path, typer.Option(help="History CSV: timestamp,volume[,aht_s] per interval.")]
+IntervalOpt = Annotated[int | None, typer.Option("--interval-min", help="Forecast interval (default: the data's).")]
+EventsOpt = Annotated[Path | None, typer.Option(help="Daily drivers CSV: date,<driver>,... (history and future).")]
+CountryOpt = Annotated[str, typer.Option(help="Holiday calendar country code ('' for none).")]
+TzOpt = Annotated[str | None, typer.Option(help="Site time zone for time-zone aware timestamps.")]
+MissingOpt = Annotated[str | None, typer.Option("--missing-dates", help="Comma-separated dates to treat as missing.")]
+
+
+@app.command()
+def forecast(
+    history: HistoryOpt,
+    out: Annotated[Path, typer.Option(help="Output CSV.")],
+    horizon_days: Annotated[int, typer.Option("--horizon-days", help="Days to forecast.")] = 28,
+    interval_min: IntervalOpt = None,
+    model: Annotated[str, typer.Option(help="auto, daily_profile, historical_average or seasonal_naive.")] = "auto",
+    events: EventsOpt = None,
+    country: CountryOpt = "CN",
+    timezone: TzOpt = None,
+    missing_dates: MissingOpt = None,
+) -> None:
+    """Forecast volume and handle time per interval, with p10/p90 quantiles."""
+    from wfm.forecast import FORECAST_COLUMNS, ForecastInputError, forecast_demand
+
+    try:
+        loaded, drivers = _load_forecast_inputs(history, interval_min, events, timezone, missing_dates)
+        with console.status("forecasting"):
+            result = forecast_demand(loaded, horizon_days, model=model, events=drivers, country=country or None)
+    except ForecastInputError as exc:
+        raise _fail(str(exc)) from None
+    write_csv_atomically(result.frame[FORECAST_COLUMNS], out)
+    daily = result.frame.groupby(result.frame["interval_start"].dt.date)["volume"].sum()
+    console.print(
+        f"model {result.model}: {horizon_days} days x {loaded.per_day} intervals, {daily.mean():,.0f} a day on "
+        f"average (from {daily.index[0]}) -> {out}"
+    )
+
+
+@app.command("backtest")
+def backtest_command(
+    history: HistoryOpt,
+    interval_min: IntervalOpt = None,
+    events: EventsOpt = None,
+    country: CountryOpt = "CN",
+    timezone: TzOpt = None,
+    missing_dates: MissingOpt = None,
+    origins: Annotated[int, typer.Option(help="Rolling origins.")] = 4,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON records.")] = False,
+) -> None:
+    """Rolling-origin accuracy (WAPE, bias, MASE) per model, horizon and level."""
+    from wfm.forecast import ForecastInputError, backtest, choose_model
+
+    try:
+        loaded, drivers = _load_forecast_inputs(history, interval_min, events, timezone, missing_dates)
+        with console.status("backtesting"):
+            table = backtest(loaded, events=drivers, country=country or None, origins=origins)
+    except ForecastInputError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(table.to_json(orient="records"))
+        return
+    out = Table(title=f"Backtest: {origins} origins, {loaded.interval_min}-min intervals (best: {choose_model(table)})")
+    for column in ("model", "level", "horizon days", "WAPE", "bias", "MASE", "fit+predict s"):
+        out.add_column(column, justify="right")
+    for row in table.itertuples():
+        out.add_row(
+            row.model,
+            row.level,
+            str(row.horizon_days),
+            f"{row.wape:.3f}",
+            f"{row.bias:+.3f}",
+            f"{row.mase:.3f}",
+            f"{row.fit_predict_s:.2f}",
+        )
+    console.print(out)
+
+
 if __name__ == "__main__":
     app()

@@ -133,12 +133,17 @@ def history_from_frame(
     if interval_min is not None and (interval_min <= 0 or 1440 % interval_min):
         raise ForecastInputError("interval_min", f"must divide the day (5, 6, 15, 30, 60 ...), got {interval_min}")
     raw = data[time_col]
-    stamps = pd.to_datetime(raw, errors="coerce", format="ISO8601", utc=False) if raw.dtype == object else raw
-    if getattr(stamps.dt, "tz", None) is not None or (
-        raw.dtype == object and raw.astype(str).str.contains(r"[+-]\d\d:\d\d$|Z$", regex=True).any()
-    ):
-        stamps = pd.to_datetime(raw, errors="coerce", utc=True, format="ISO8601")
+    text = raw.astype(str)
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        stamps = pd.Series(pd.DatetimeIndex(raw), index=data.index)
+        if stamps.dt.tz is not None:
+            stamps = stamps.dt.tz_convert(timezone or "UTC").dt.tz_localize(None)
+    elif text.str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True).any():
+        # Offsets given: convert to the site's wall clock (DST changes the offset within the file).
+        stamps = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
         stamps = stamps.dt.tz_convert(timezone or "UTC").dt.tz_localize(None)
+    else:
+        stamps = pd.to_datetime(text, errors="coerce", format="ISO8601")
     bad = stamps.isna()
     if bad.any():
         row = int(np.argmax(bad.to_numpy()))

@@ -228,7 +228,7 @@ class DailyProfile(_IntervalModel):
 
     name = "daily_profile"
 
-    def __init__(self, country: str | None = "CN", profile_weeks: int = 8, shrink_contacts: float = 2.0) -> None:
+    def __init__(self, country: str | None = "CN", profile_weeks: int = 12, shrink_contacts: float = 2.0) -> None:
         super().__init__(country)
         self.profile_weeks = profile_weeks
         self.shrink_contacts = shrink_contacts
