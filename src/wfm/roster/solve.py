@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 from ortools.sat.python import cp_model
 
+from wfm.roster import lns
 from wfm.roster.domain import Scenario
+from wfm.roster.lns import LnsStats
 from wfm.roster.model import NO_SKILL, RosterModel, RuleGroup, employee_rules
 
 ROSTER_COLUMNS = ["employee_id", "date", "start", "end", "skill", "role", "breaks", "paid_minutes", "template"]
@@ -31,6 +33,8 @@ class SolveSettings:
     hint: pd.DataFrame | None = None
     log: bool = False
     explain: bool = True
+    lns: bool = True
+    lns_start_share: float = 0.3  # share of the time limit for plain CP-SAT before the neighbourhood search
 
 
 @dataclass(frozen=True)
@@ -210,15 +214,24 @@ def _explain(scenario: Scenario, skip: frozenset[RuleGroup], settings: SolveSett
 def solve_roster(
     scenario: Scenario, settings: SolveSettings | None = None, progress: Callable[[Progress], None] | None = None
 ) -> RosterResult:
-    """Solve a scenario. Coverage is soft; hard rules that clash are explained and relaxed as little as possible."""
+    """Solve a scenario. Coverage is soft; hard rules that clash are explained and relaxed as little as possible.
+
+    Plain CP-SAT runs for ``lns_start_share`` of the time limit; if it has a roster but no proof of optimality
+    by then, large neighbourhood search (``wfm.roster.lns``) improves it for the rest of the time.
+    """
     settings = settings or SolveSettings()
     started = time.perf_counter()
+    deadline = started + settings.time_limit_s
     conflicts, skip = precheck(scenario)
     built = RosterModel(scenario, skip=skip)
     _add_hint(built, settings.hint)
     callback = _ProgressCallback(progress)
-    solver = _solver(settings, settings.time_limit_s)
+    first_phase = settings.time_limit_s * (settings.lns_start_share if settings.lns else 1.0)
+    solver = _solver(settings, first_phase - (time.perf_counter() - started))
     status = solver.Solve(built.model, callback)
+    if settings.lns and status == cp_model.UNKNOWN and deadline - time.perf_counter() > 1.0:
+        solver = _solver(settings, deadline - time.perf_counter())  # no roster yet: keep searching plainly
+        status = solver.Solve(built.model, callback)
     if status == cp_model.INFEASIBLE and settings.explain:
         found, soft = _explain(scenario, skip, settings)
         conflicts.extend(found)
@@ -230,33 +243,70 @@ def solve_roster(
                 built.model.Add(lit == 1)
         built.model.Minimize(built.objective.expression())
         callback = _ProgressCallback(progress)
-        remaining = max(1.0, settings.time_limit_s - (time.perf_counter() - started))
-        solver = _solver(settings, remaining)
+        solver = _solver(settings, max(1.0, deadline - time.perf_counter()))
         status = solver.Solve(built.model, callback)
     status_name = solver.StatusName(status)
+    found_roster = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    objective = solver.ObjectiveValue() if found_roster else None
+    bound = solver.BestObjectiveBound() if found_roster else None
+    lns_stats = None
+    if settings.lns and status == cp_model.FEASIBLE and deadline - time.perf_counter() > 1.0:
+        solver, objective, lns_stats = _neighbourhood_search(built, solver, settings, deadline, callback, progress)
     stats = {
         "wall_time_s": time.perf_counter() - started,
-        "solve_time_s": solver.WallTime(),
         "first_solution_s": callback.first_solution_s if callback.first_solution_s is not None else float("nan"),
         "solutions": float(callback.solutions),
-        "branches": float(solver.NumBranches()),
         "variables": float(len(built.model.Proto().variables)),
         "constraints": float(len(built.model.Proto().constraints)),
     }
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    if lns_stats is not None:
+        stats.update(lns_steps=float(lns_stats.steps), lns_improvements=float(lns_stats.improvements))
+    if not found_roster:
         empty = pd.DataFrame(columns=ROSTER_COLUMNS)
         return RosterResult(status_name, None, None, empty, coverage_of(scenario, empty), {}, conflicts, stats)
     roster = extract_roster(built, solver)
     return RosterResult(
         status=status_name,
-        objective=solver.ObjectiveValue(),
-        bound=solver.BestObjectiveBound(),
+        objective=objective,
+        bound=bound,
         roster=roster,
         coverage=coverage_of(scenario, roster),
         breakdown=built.objective.breakdown(solver),
         conflicts=conflicts,
         stats=stats,
     )
+
+
+def _neighbourhood_search(
+    built: RosterModel,
+    solver: cp_model.CpSolver,
+    settings: SolveSettings,
+    deadline: float,
+    callback: _ProgressCallback,
+    progress: Callable[[Progress], None] | None,
+) -> tuple[cp_model.CpSolver, float, LnsStats]:
+    """Improve the first-phase roster by LNS, then solve once more with it fixed, so a solver holds it for
+    extraction. Returns that solver, the objective and the search statistics."""
+    bound = solver.BestObjectiveBound()
+
+    def report(objective: float, _solution: list[int]) -> None:
+        callback.solutions += 1
+        if progress is not None:
+            progress(Progress(objective, bound, time.perf_counter() - callback.start))
+
+    best, objective, stats = lns.improve(
+        built, list(solver.ResponseProto().solution), solver.ObjectiveValue(), deadline - 0.5,
+        workers=settings.num_workers or os.cpu_count() or 1, seed=settings.seed, on_improvement=report,
+    )
+    proto = built.model.proto
+    proto.solution_hint.vars.extend(range(len(best)))
+    proto.solution_hint.values.extend(best)
+    holder = _solver(settings, 30.0)
+    holder.parameters.fix_variables_to_their_hinted_value = True
+    holder.Solve(built.model)
+    proto.solution_hint.vars.clear()
+    proto.solution_hint.values.clear()
+    return holder, objective, stats
 
 
 def _add_hint(built: RosterModel, hint: pd.DataFrame | None) -> None:

@@ -1,0 +1,97 @@
+"""Large neighbourhood search around CP-SAT for large rosters.
+
+Each step frees the assignments of a neighbourhood (a few employees over the whole horizon, or every employee
+over a window of days), fixes everything else to the incumbent through CP-SAT's
+``fix_variables_to_their_hinted_value`` (no model copy per step), and re-optimises the neighbourhood. An
+improvement is kept; neighbourhood sizes adapt (grow when a step is solved to optimality, shrink when it
+times out). CP-SAT's own LNS workers need many threads; this one works on two cores.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+from wfm.roster.model import RosterModel
+
+
+@dataclass
+class LnsStats:
+    steps: int = 0
+    improvements: int = 0
+    employee_size: float = 0.0
+    window_days: float = 0.0
+
+
+def _neighbourhoods(built: RosterModel) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+    """Proto indices of the assignment variables per employee and per day."""
+    by_employee: dict[int, list[int]] = {}
+    by_day: dict[int, list[int]] = {}
+    for (e, day), entries in built.by_employee_day.items():
+        indices = [var.Index() for var, _, _ in entries] + [built.work[e, day].Index()]
+        by_employee.setdefault(e, []).extend(indices)
+        by_day.setdefault(day, []).extend(indices)
+    return by_employee, by_day
+
+
+def improve(
+    built: RosterModel,
+    solution: list[int],
+    objective: float,
+    deadline: float,
+    *,
+    workers: int,
+    seed: int = 0,
+    step_time_s: float = 3.0,
+    on_improvement: Callable[[float, list[int]], None] | None = None,
+) -> tuple[list[int], float, LnsStats]:
+    """Improve a full solution (values of every model variable, by proto index) until ``deadline``."""
+    rng = random.Random(seed)
+    by_employee, by_day = _neighbourhoods(built)
+    employees, days = sorted(by_employee), sorted(by_day)
+    if not employees:
+        return solution, objective, LnsStats()
+    all_indices = sorted({i for indices in by_employee.values() for i in indices})
+    stats = LnsStats(employee_size=min(len(employees), max(2.0, len(employees) * 0.1)),
+                     window_days=min(len(days), 7.0))
+    proto = built.model.proto
+    best, best_objective = list(solution), objective
+    while time.perf_counter() < deadline - 0.2:
+        stats.steps += 1
+        by_window = stats.steps % 2 == 0 and len(days) > 7
+        if by_window:
+            width = max(2, round(stats.window_days))
+            first = rng.randrange(0, len(days) - width + 1)
+            free = {i for d in days[first : first + width] for i in by_day[d]}
+        else:
+            chosen = rng.sample(employees, max(1, min(len(employees), round(stats.employee_size))))
+            free = {i for e in chosen for i in by_employee[e]}
+        fixed = [i for i in all_indices if i not in free]
+        proto.solution_hint.vars.clear()
+        proto.solution_hint.values.clear()
+        proto.solution_hint.vars.extend(fixed)
+        proto.solution_hint.values.extend([best[i] for i in fixed])
+        solver = cp_model.CpSolver()
+        solver.parameters.fix_variables_to_their_hinted_value = True
+        solver.parameters.num_workers = workers
+        solver.parameters.random_seed = rng.randrange(1 << 30)
+        solver.parameters.max_time_in_seconds = max(0.1, min(step_time_s, deadline - time.perf_counter()))
+        status = solver.Solve(built.model)
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and solver.ObjectiveValue() < best_objective - 1e-6:
+            best = list(solver.ResponseProto().solution)
+            best_objective = solver.ObjectiveValue()
+            stats.improvements += 1
+            if on_improvement is not None:
+                on_improvement(best_objective, best)
+        grow = status == cp_model.OPTIMAL
+        if by_window:
+            stats.window_days = min(len(days), max(2.0, stats.window_days * (1.15 if grow else 0.85)))
+        else:
+            stats.employee_size = min(len(employees), max(1.0, stats.employee_size * (1.15 if grow else 0.85)))
+    proto.solution_hint.vars.clear()
+    proto.solution_hint.values.clear()
+    return best, best_objective, stats
