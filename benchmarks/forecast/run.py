@@ -160,6 +160,9 @@ def main() -> None:
             "package. Horizon h = the first h days after the origin; WAPE = sum |error| / sum actual, bias = sum",
             "(forecast - actual) / sum actual, MASE = MAE / in-sample MAE of the weekly seasonal naive. `sf_*` are",
             f"statsforecast models on the interval series, fitted on the last {TRAIN_WEEKS} weeks.",
+            "statsforecast's ETS supports seasonal periods up to 24 only, so `sf_auto_ets` with a daily season of",
+            "48 (or 240) intervals falls back to a non-seasonal model and forecasts a flat level: that is how it",
+            "behaves when applied directly to an intraday series, which is why wfm models daily totals instead.",
             "",
             *sections,
             f"Fit + 28-day forecast of `daily_profile` on {year.days} days of 15-minute history "

@@ -96,7 +96,9 @@ class RosterModel:
         self.work: dict[tuple[int, int], cp_model.IntVar] = {}
         self.break_counts: dict[tuple[int, str], dict[int, cp_model.IntVar]] = {}
         self.templates = {t.id: t for t in scenario.templates}
-        self.date_index = {date: i for i, date in enumerate(scenario.dates)}
+        self.dates = scenario.dates
+        self.date_index = {date: i for i, date in enumerate(self.dates)}
+        self.origin = dt.datetime.combine(scenario.start_date, dt.time())
         self._build()
 
     # ----- vocabulary -------------------------------------------------------------------------------------
@@ -108,13 +110,13 @@ class RosterModel:
         if not self.explain:
             return []
         if group not in self.group_literals:
-            self.group_literals[group] = self.model.NewBoolVar(f"rule[{employee.id},{rule},{detail}]")
+            self.group_literals[group] = self.model.new_bool_var(f"rule[{employee.id},{rule},{detail}]")
         return [self.group_literals[group]]
 
     def _hard(self, guard: list[cp_model.IntVar] | None, constraint: cp_model.BoundedLinearExpression) -> None:
         if guard is None:
             return
-        self.model.Add(constraint).OnlyEnforceIf(guard)
+        self.model.add(constraint).only_enforce_if(guard)
 
     def _forbid_runs(
         self, guard: list | None, literals: list[cp_model.IntVar], minimum: int, edge_exempt: bool, of_work: bool
@@ -139,13 +141,13 @@ class RosterModel:
                     clause.append(literals[start - 1] if of_work else literals[start - 1].Not())
                 if end < horizon:
                     clause.append(literals[end] if of_work else literals[end].Not())
-                self.model.AddBoolOr(clause).OnlyEnforceIf(guard)
+                self.model.add_bool_or(clause).only_enforce_if(guard)
 
     # ----- building ---------------------------------------------------------------------------------------
     def _eligible(self, employee: Employee, rules: RuleSet, option: ShiftOption) -> list[str]:
         """Skills on which the employee may work this option (empty: not at all)."""
         template = self.templates[option.template]
-        date = self.scenario.dates[option.day]
+        date = self.dates[option.day]
         if date in employee.days_off or date in employee.pinned_rest_days:
             return []
         if rules.allowed_templates is not None and option.template not in rules.allowed_templates:
@@ -154,10 +156,11 @@ class RosterModel:
             return []
         if rules.max_shift_minutes is not None and option.paid_min > rules.max_shift_minutes:
             return []
-        start = dt.datetime.combine(self.scenario.start_date, dt.time()) + dt.timedelta(minutes=option.start_min)
-        end = start + dt.timedelta(minutes=option.length_min)
-        if any(off.start < end and start < off.end for off in employee.time_off):
-            return []
+        if employee.time_off:
+            start = self.origin + dt.timedelta(minutes=option.start_min)
+            end = start + dt.timedelta(minutes=option.length_min)
+            if any(off.start < end and start < off.end for off in employee.time_off):
+                return []
         if template.skills is None:
             return list(employee.skills) or [NO_SKILL]
         return [k for k in template.skills if k in employee.skills]
@@ -168,14 +171,14 @@ class RosterModel:
             rules = employee_rules(scenario, employee)
             for option in self.options:
                 for skill in self._eligible(employee, rules, option):
-                    var = self.model.NewBoolVar(f"x[{employee.id},{option.index},{skill}]")
+                    var = self.model.new_bool_var(f"x[{employee.id},{option.index},{skill}]")
                     self.x[e, option.index, skill] = var
                     self.by_employee_day[e, option.day].append((var, option, skill))
                     self.by_option[option.index].append((var, e, skill))
             for day in range(scenario.days):
-                work = self.model.NewBoolVar(f"work[{employee.id},{day}]")
+                work = self.model.new_bool_var(f"work[{employee.id},{day}]")
                 self.work[e, day] = work
-                self.model.Add(sum(v for v, _, _ in self.by_employee_day[e, day]) == work)
+                self.model.add(sum(v for v, _, _ in self.by_employee_day[e, day]) == work)
             self._employee_rules(e, employee, rules)
             self._employee_soft(e, employee, rules)
         self._coverage()
@@ -183,7 +186,7 @@ class RosterModel:
         self._role_rules()
         self._fairness()
         self._published()
-        self.model.Minimize(self.objective.expression())
+        self.model.minimize(self.objective.expression())
 
     def _day_template_sum(self, e: int, day: int, template: str) -> cp_model.LinearExprT:
         return sum(v for v, o, _ in self.by_employee_day[e, day] if o.template == template)
@@ -209,7 +212,7 @@ class RosterModel:
             self._hard(self._guard(employee, "pinned", str(pin.date)), sum(matching) == 1)
 
         for week in full_weeks(days):
-            label = f"week of {scenario.dates[week.start]}"
+            label = f"week of {self.dates[week.start]}"
             week_minutes = sum(paid_by_day[d] for d in week)
             if rules.max_minutes_per_week is not None:
                 self._hard(
@@ -293,7 +296,7 @@ class RosterModel:
                     continue
                 end = sum(o.end_min * v for v, o, _ in today)
                 start = sum((o.start_min - handover) * v for v, o, _ in tomorrow)
-                self.model.Add(start - end >= rules.min_rest_minutes).OnlyEnforceIf([work[d], work[d + 1], *guard])
+                self.model.add(start - end >= rules.min_rest_minutes).only_enforce_if([work[d], work[d + 1], *guard])
 
     def _employee_soft(self, e: int, employee: Employee, rules: RuleSet) -> None:
         weights = self.scenario.weights
@@ -318,15 +321,15 @@ class RosterModel:
         if rules.standard_minutes_per_week is not None and weights.overtime_hour:
             for week in full_weeks(days):
                 minutes = sum(o.paid_min * v for d in week for v, o, _ in self.by_employee_day[e, d])
-                quarters = self.model.NewIntVar(0, 7 * 96, "")  # overtime in 15-min units
-                self.model.Add(15 * quarters >= minutes - rules.standard_minutes_per_week)
+                quarters = self.model.new_int_var(0, 7 * 96, "")  # overtime in 15-min units
+                self.model.add(15 * quarters >= minutes - rules.standard_minutes_per_week)
                 self.objective.add("overtime", quarters, max(1, weights.overtime_hour // 4))
 
         if employee.target_minutes_total is not None and weights.contract_deviation_hour:
             total = sum(o.paid_min * v for v, o in all_x)
-            quarters = self.model.NewIntVar(0, days * 96, "")
-            self.model.Add(15 * quarters >= total - employee.target_minutes_total)
-            self.model.Add(15 * quarters >= employee.target_minutes_total - total)
+            quarters = self.model.new_int_var(0, days * 96, "")
+            self.model.add(15 * quarters >= total - employee.target_minutes_total)
+            self.model.add(15 * quarters >= employee.target_minutes_total - total)
             self.objective.add("contract_deviation", quarters, max(1, weights.contract_deviation_hour // 4))
 
         if weights.stable_start:
@@ -338,15 +341,15 @@ class RosterModel:
                         by_start[o.start_min % 1440].append(v)
                 if len(by_start) > 1:
                     for variables in by_start.values():
-                        used = self.model.NewBoolVar("")
+                        used = self.model.new_bool_var("")
                         for v in variables:
-                            self.model.AddImplication(v, used)
+                            self.model.add_implication(v, used)
                         self.objective.add("start_time_changes", used, weights.stable_start)
 
         if weights.isolated_rest_day and days >= 3:
             for d in range(1, days - 1):
-                isolated = self.model.NewBoolVar("")
-                self.model.AddBoolOr([work[d - 1].Not(), work[d], work[d + 1].Not(), isolated])
+                isolated = self.model.new_bool_var("")
+                self.model.add_bool_or([work[d - 1].Not(), work[d], work[d + 1].Not(), isolated])
                 self.objective.add("isolated_rest_days", isolated, weights.isolated_rest_day)
 
     def _coverage(self) -> None:
@@ -367,34 +370,34 @@ class RosterModel:
                 people = [v for v, _, k in self.by_option[option.index] if k == skill]
                 if not people:
                     continue
-                count = self.model.NewIntVar(0, len(people), "")
-                self.model.Add(count == sum(people))
+                count = self.model.new_int_var(0, len(people), "")
+                self.model.add(count == sum(people))
                 for t in option.intervals:
                     on_shift[t, skill].append(count)
                 if option.break_starts:
                     starts = {}
                     for b in option.break_starts:
-                        starts[b] = self.model.NewIntVar(0, len(people), "")
+                        starts[b] = self.model.new_int_var(0, len(people), "")
                         for t in range(b, b + option.break_intervals):
                             on_break[t, skill].append(starts[b])
-                    self.model.Add(sum(starts.values()) == count)
+                    self.model.add(sum(starts.values()) == count)
                     self.break_counts[option.index, skill] = starts
         steps = weights.under_coverage_steps
         self.coverage_vars: dict[tuple[int, str], tuple] = {}
         for (t, skill), (required, maximum) in sorted(wanted.items()):
             covered = sum(on_shift[t, skill]) - sum(on_break[t, skill])
-            short = self.model.NewIntVar(0, required, "")
-            extra = self.model.NewIntVar(0, max(0, len(on_shift[t, skill])) * len(self.scenario.employees), "")
-            self.model.Add(covered + short - extra == required)
-            penalty = self.model.NewIntVar(0, weights.under_coverage * steps * max(required, 1), "")
+            short = self.model.new_int_var(0, required, "")
+            extra = self.model.new_int_var(0, max(0, len(on_shift[t, skill])) * len(self.scenario.employees), "")
+            self.model.add(covered + short - extra == required)
+            penalty = self.model.new_int_var(0, weights.under_coverage * steps * max(required, 1), "")
             for j in range(1, steps + 1):
                 # Tangent lines of a convex piecewise curve: the j-th missing person costs j times the first.
-                self.model.Add(penalty >= weights.under_coverage * (j * short - j * (j - 1) // 2))
+                self.model.add(penalty >= weights.under_coverage * (j * short - j * (j - 1) // 2))
             self.objective.add("under_coverage", penalty, 1)
             self.objective.add("over_coverage", extra, weights.over_coverage)
             if maximum is not None:
-                above = self.model.NewIntVar(0, len(self.scenario.employees), "")
-                self.model.Add(above >= covered - maximum)
+                above = self.model.new_int_var(0, len(self.scenario.employees), "")
+                self.model.add(above >= covered - maximum)
                 self.objective.add("over_maximum", above, weights.over_maximum)
             self.coverage_vars[t, skill] = (covered, short, extra)
 
@@ -409,40 +412,48 @@ class RosterModel:
                 if o.day == day and o.template == demand.template
                 for v, _, _ in self.by_option[o.index]
             ]
-            short = self.model.NewIntVar(0, demand.required, "")
-            extra = self.model.NewIntVar(0, len(people), "")
-            self.model.Add(sum(people) + short - extra == demand.required)
+            short = self.model.new_int_var(0, demand.required, "")
+            extra = self.model.new_int_var(0, len(people), "")
+            self.model.add(sum(people) + short - extra == demand.required)
             self.objective.add("shift_demand_under", short, demand.weight_under)
             self.objective.add("shift_demand_over", extra, demand.weight_over)
 
-    def _role_on_duty(self, role: str) -> dict[int, list]:
+    def _role_on_duty(self, role: str) -> tuple[dict[int, list], int]:
+        """Per interval, the head counts of ``role`` members per shift option covering it; and the member count.
+
+        One count variable per option keeps each interval's constraint short (a sum over options, not people).
+        """
         members = {e for e, emp in enumerate(self.scenario.employees) if role in emp.roles}
         per_interval: dict[int, list] = defaultdict(list)
         for option in self.options:
             people = [v for v, e, _ in self.by_option[option.index] if e in members]
+            if not people:
+                continue
+            count = self.model.new_int_var(0, len(people), "")
+            self.model.add(count == sum(people))
             for t in option.intervals:
-                per_interval[t].extend(people)
-        return per_interval
+                per_interval[t].append(count)
+        return per_interval, len(members)
 
     def _role_rules(self) -> None:
         roles = self.scenario.roles
         weights = self.scenario.weights
         if not roles.leader_whenever_on_duty and roles.agents_per_supervisor is None:
             return
-        agents = self._role_on_duty(roles.agent_role)
+        agents, agent_count = self._role_on_duty(roles.agent_role)
         if roles.leader_whenever_on_duty:
-            leaders = self._role_on_duty(roles.leader_role)
+            leaders, _ = self._role_on_duty(roles.leader_role)
             for t, people in agents.items():
-                anyone = self.model.NewBoolVar("")
-                self.model.Add(sum(people) <= len(people) * anyone)
-                missing = self.model.NewBoolVar("")
-                self.model.Add(sum(leaders.get(t, [])) + missing >= anyone)
+                anyone = self.model.new_bool_var("")
+                self.model.add(sum(people) <= agent_count * anyone)
+                missing = self.model.new_bool_var("")
+                self.model.add(sum(leaders.get(t, [])) + missing >= anyone)
                 self.objective.add("leader_missing", missing, weights.leader_missing)
         if roles.agents_per_supervisor is not None:
-            supervisors = self._role_on_duty(roles.supervisor_role)
+            supervisors, _ = self._role_on_duty(roles.supervisor_role)
             for t, people in agents.items():
-                short = self.model.NewIntVar(0, len(people), "")
-                self.model.Add(roles.agents_per_supervisor * (sum(supervisors.get(t, [])) + short) >= sum(people))
+                short = self.model.new_int_var(0, agent_count, "")
+                self.model.add(roles.agents_per_supervisor * (sum(supervisors.get(t, [])) + short) >= sum(people))
                 self.objective.add("supervisor_missing", short, weights.supervisor_missing)
 
     def _fairness(self) -> None:
@@ -466,10 +477,10 @@ class RosterModel:
         """Number of weekends (day-index groups) with any work, as exact flags."""
         flags = []
         for group in groups:
-            flag = self.model.NewBoolVar("")
+            flag = self.model.new_bool_var("")
             for d in group:
-                self.model.AddImplication(self.work[e, d], flag)
-            self.model.Add(flag <= sum(self.work[e, d] for d in group))
+                self.model.add_implication(self.work[e, d], flag)
+            self.model.add(flag <= sum(self.work[e, d] for d in group))
             flags.append(flag)
         return sum(flags)
 
@@ -477,11 +488,11 @@ class RosterModel:
         counts = [c for c in counts if c is not None and not isinstance(c, int)]
         if len(counts) < 2:
             return
-        top = self.model.NewIntVar(0, self.scenario.days, "")
-        bottom = self.model.NewIntVar(0, self.scenario.days, "")
+        top = self.model.new_int_var(0, self.scenario.days, "")
+        bottom = self.model.new_int_var(0, self.scenario.days, "")
         for count in counts:
-            self.model.Add(top >= count)
-            self.model.Add(bottom <= count)
+            self.model.add(top >= count)
+            self.model.add(bottom <= count)
         self.objective.add(name, top - bottom, weight)
 
     def _published(self) -> None:

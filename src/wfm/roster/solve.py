@@ -14,6 +14,7 @@ from ortools.sat.python import cp_model
 
 from wfm.roster import lns
 from wfm.roster.domain import Scenario
+from wfm.roster.greedy import greedy_assignments
 from wfm.roster.lns import LnsStats
 from wfm.roster.model import NO_SKILL, RosterModel, RuleGroup, employee_rules
 
@@ -35,6 +36,10 @@ class SolveSettings:
     explain: bool = True
     lns: bool = True
     lns_start_share: float = 0.3  # share of the time limit for plain CP-SAT before the neighbourhood search
+    greedy_start: bool = True  # start from a greedy roster when no hint is given
+    # Above this many model variables, a greedy start goes straight to the neighbourhood search: plain CP-SAT's
+    # presolve alone would take most of a minute.
+    plain_max_variables: int = 30_000
 
 
 @dataclass(frozen=True)
@@ -89,12 +94,16 @@ class _ProgressCallback(cp_model.CpSolverSolutionCallback):
         self.solutions = 0
 
     def on_solution_callback(self) -> None:
+        self.external(self.ObjectiveValue(), self.BestObjectiveBound())
+
+    def external(self, objective: float, bound: float) -> None:
+        """Record a roster found by this solve or outside it (greedy start, neighbourhood search)."""
         elapsed = time.perf_counter() - self.start
         self.solutions += 1
         if self.first_solution_s is None:
             self.first_solution_s = elapsed
         if self.report is not None:
-            self.report(Progress(self.ObjectiveValue(), self.BestObjectiveBound(), elapsed))
+            self.report(Progress(objective, bound, elapsed))
 
 
 def _solver(settings: SolveSettings, time_limit_s: float) -> cp_model.CpSolver:
@@ -216,22 +225,38 @@ def solve_roster(
 ) -> RosterResult:
     """Solve a scenario. Coverage is soft; hard rules that clash are explained and relaxed as little as possible.
 
-    Plain CP-SAT runs for ``lns_start_share`` of the time limit; if it has a roster but no proof of optimality
-    by then, large neighbourhood search (``wfm.roster.lns``) improves it for the rest of the time.
+    Without a hint, a greedy roster (``wfm.roster.greedy``) is completed by CP-SAT with its assignments fixed,
+    so a first roster exists within seconds even for large scenarios. Plain CP-SAT, hinted with it, then runs
+    for ``lns_start_share`` of the time limit; if it has no proof of optimality by then, large neighbourhood
+    search (``wfm.roster.lns``) improves the best roster for the rest of the time.
     """
     settings = settings or SolveSettings()
     started = time.perf_counter()
     deadline = started + settings.time_limit_s
     conflicts, skip = precheck(scenario)
     built = RosterModel(scenario, skip=skip)
-    _add_hint(built, settings.hint)
     callback = _ProgressCallback(progress)
-    first_phase = settings.time_limit_s * (settings.lns_start_share if settings.lns else 1.0)
-    solver = _solver(settings, first_phase - (time.perf_counter() - started))
+    greedy_solver = None
+    if settings.hint is not None:
+        _add_hint(built, settings.hint)
+    elif settings.greedy_start:
+        greedy_solver = _greedy_start(built, settings, deadline, callback)
+    first_phase = started + settings.time_limit_s * (settings.lns_start_share if settings.lns else 1.0)
+    if greedy_solver is not None and settings.lns and len(built.model.proto.variables) > settings.plain_max_variables:
+        first_phase = time.perf_counter()  # straight to the neighbourhood search
+    solver = _solver(settings, first_phase - time.perf_counter())
     status = solver.Solve(built.model, callback)
-    if settings.lns and status == cp_model.UNKNOWN and deadline - time.perf_counter() > 1.0:
+    bound = solver.BestObjectiveBound() if status != cp_model.INFEASIBLE else None
+    greedy_better = greedy_solver is not None and (
+        status == cp_model.UNKNOWN
+        or (status == cp_model.FEASIBLE and greedy_solver.ObjectiveValue() < solver.ObjectiveValue())
+    )
+    if greedy_better:
+        solver, status = greedy_solver, cp_model.FEASIBLE
+    elif settings.lns and status == cp_model.UNKNOWN and deadline - time.perf_counter() > 1.0:
         solver = _solver(settings, deadline - time.perf_counter())  # no roster yet: keep searching plainly
         status = solver.Solve(built.model, callback)
+        bound = solver.BestObjectiveBound()
     if status == cp_model.INFEASIBLE and settings.explain:
         found, soft = _explain(scenario, skip, settings)
         conflicts.extend(found)
@@ -240,18 +265,18 @@ def solve_roster(
             if group in soft:
                 built.objective.add("broken_rules", 1 - lit, _RELAX_PENALTY)
             else:
-                built.model.Add(lit == 1)
-        built.model.Minimize(built.objective.expression())
+                built.model.add(lit == 1)
+        built.model.minimize(built.objective.expression())
         callback = _ProgressCallback(progress)
         solver = _solver(settings, max(1.0, deadline - time.perf_counter()))
         status = solver.Solve(built.model, callback)
-    status_name = solver.StatusName(status)
+        bound = solver.BestObjectiveBound()
+    status_name = "FEASIBLE" if solver is greedy_solver else solver.StatusName(status)
     found_roster = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
     objective = solver.ObjectiveValue() if found_roster else None
-    bound = solver.BestObjectiveBound() if found_roster else None
     lns_stats = None
-    if settings.lns and status == cp_model.FEASIBLE and deadline - time.perf_counter() > 1.0:
-        solver, objective, lns_stats = _neighbourhood_search(built, solver, settings, deadline, callback, progress)
+    if settings.lns and status_name == "FEASIBLE" and deadline - time.perf_counter() > 1.0:
+        solver, objective, lns_stats = _neighbourhood_search(built, solver, settings, deadline, callback, bound)
     stats = {
         "wall_time_s": time.perf_counter() - started,
         "first_solution_s": callback.first_solution_s if callback.first_solution_s is not None else float("nan"),
@@ -277,35 +302,56 @@ def solve_roster(
     )
 
 
+def _fixed_solve(built: RosterModel, settings: SolveSettings, values: list[tuple[int, int]], limit_s: float):
+    """Solve with the given (proto index, value) pairs fixed: completes a partial roster, or re-creates one."""
+    proto = built.model.proto
+    proto.solution_hint.vars.extend(i for i, _ in values)
+    proto.solution_hint.values.extend(v for _, v in values)
+    solver = _solver(settings, limit_s)
+    solver.parameters.fix_variables_to_their_hinted_value = True
+    status = solver.Solve(built.model)
+    proto.solution_hint.vars.clear()
+    proto.solution_hint.values.clear()
+    return solver, status
+
+
+def _greedy_start(
+    built: RosterModel, settings: SolveSettings, deadline: float, callback: _ProgressCallback
+) -> cp_model.CpSolver | None:
+    """The greedy roster completed by CP-SAT, reported as the first solution and left as the hint."""
+    chosen = greedy_assignments(built)
+    if chosen is None:
+        return None
+    values = [(var.Index(), int(key in chosen)) for key, var in built.x.items()]
+    solver, status = _fixed_solve(built, settings, values, max(1.0, (deadline - time.perf_counter()) / 2))
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    callback.external(solver.ObjectiveValue(), float("-inf"))
+    solution = list(solver.ResponseProto().solution)
+    built.model.proto.solution_hint.vars.extend(range(len(solution)))
+    built.model.proto.solution_hint.values.extend(solution)
+    return solver
+
+
 def _neighbourhood_search(
     built: RosterModel,
     solver: cp_model.CpSolver,
     settings: SolveSettings,
     deadline: float,
     callback: _ProgressCallback,
-    progress: Callable[[Progress], None] | None,
+    bound: float | None,
 ) -> tuple[cp_model.CpSolver, float, LnsStats]:
-    """Improve the first-phase roster by LNS, then solve once more with it fixed, so a solver holds it for
-    extraction. Returns that solver, the objective and the search statistics."""
-    bound = solver.BestObjectiveBound()
+    """Improve a roster by LNS, then solve once more with it fixed, so a solver holds it for extraction.
+    Returns that solver, the objective and the search statistics."""
 
     def report(objective: float, _solution: list[int]) -> None:
-        callback.solutions += 1
-        if progress is not None:
-            progress(Progress(objective, bound, time.perf_counter() - callback.start))
+        callback.external(objective, bound if bound is not None else float("-inf"))
 
     best, objective, stats = lns.improve(
         built, list(solver.ResponseProto().solution), solver.ObjectiveValue(), deadline - 0.5,
         workers=settings.num_workers or os.cpu_count() or 1, seed=settings.seed, on_improvement=report,
     )
-    proto = built.model.proto
-    proto.solution_hint.vars.extend(range(len(best)))
-    proto.solution_hint.values.extend(best)
-    holder = _solver(settings, 30.0)
-    holder.parameters.fix_variables_to_their_hinted_value = True
-    holder.Solve(built.model)
-    proto.solution_hint.vars.clear()
-    proto.solution_hint.values.clear()
+    holder, _ = _fixed_solve(built, settings, list(enumerate(best)), 30.0)
     return holder, objective, stats
 
 

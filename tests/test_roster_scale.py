@@ -1,0 +1,101 @@
+"""Large rosters: greedy start, neighbourhood search and the LP coverage bound, judged independently."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pytest
+
+from wfm.roster import (
+    Employee,
+    IntervalRequirement,
+    RuleSet,
+    Scenario,
+    ShiftTemplate,
+    Site,
+    SolveSettings,
+    solve_roster,
+)
+from wfm.roster.bounds import coverage_lower_bound
+from wfm.roster.greedy import greedy_assignments
+from wfm.roster.model import RosterModel
+from wfm.roster.samples import call_centre_scenario
+from wfm.roster.solve import coverage_of
+from wfm.roster.validate import validate_roster
+
+MONDAY = dt.date(2026, 3, 2)
+
+
+def under_hours(scenario: Scenario, roster) -> float:
+    coverage = coverage_of(scenario, roster)
+    shortfall = (coverage["required"].map(math.ceil) - coverage["scheduled"]).clip(lower=0)
+    return float(shortfall.sum()) * scenario.site.interval_min / 60
+
+
+def test_bound_matches_hand_count() -> None:
+    """One person, one fixed 4-hour shift, two people wanted for those 4 hours: 4 agent-hours short, no less."""
+    scenario = Scenario(
+        site=Site(name="kiosk", interval_min=30),
+        start_date=MONDAY,
+        days=1,
+        preset="none",
+        templates=[ShiftTemplate(id="am", earliest_start=dt.time(8), length_min=240)],
+        employees=[Employee(id="E1", skills=["till"])],
+        requirements=[
+            IntervalRequirement(interval_start=dt.datetime.combine(MONDAY, dt.time(8 + i // 2, 30 * (i % 2))),
+                                skill="till", required=2)
+            for i in range(8)
+        ],
+    )
+    bound = coverage_lower_bound(scenario)
+    assert bound.required_agent_hours == pytest.approx(8.0)
+    assert bound.under_agent_hours == pytest.approx(4.0)
+    result = solve_roster(scenario, SolveSettings(time_limit_s=5, num_workers=2))
+    assert under_hours(scenario, result.roster) == pytest.approx(4.0)
+
+
+def test_greedy_start_is_legal_and_lns_improves_it() -> None:
+    """A 40-agent month: the greedy roster passes the validator, and the neighbourhood search only improves."""
+    scenario = call_centre_scenario(agents=40, days=28, seed=3)
+    built = RosterModel(scenario)
+    chosen = greedy_assignments(built)
+    assert chosen, "the greedy start found no roster"
+    trajectory = []
+    result = solve_roster(
+        scenario,
+        SolveSettings(time_limit_s=25, num_workers=2, plain_max_variables=0),
+        progress=lambda p: trajectory.append(p.objective),
+    )
+    assert result.status == "FEASIBLE"
+    assert validate_roster(scenario, result.roster) == []
+    assert result.stats["lns_steps"] >= 1
+    assert trajectory == sorted(trajectory, reverse=True)
+    assert result.objective == pytest.approx(trajectory[-1])
+    # The LP bound is a true bound: no roster covers more than it allows.
+    bound = coverage_lower_bound(scenario)
+    under = under_hours(scenario, result.roster)
+    assert bound.under_agent_hours <= under + 1e-6
+    assert under <= 0.05 * bound.required_agent_hours
+
+
+def test_short_staffed_month_still_gets_a_roster_with_unmet_demand() -> None:
+    """Half the staff for the demand: a legal roster, the shortfall listed, and no better than the LP allows."""
+    full = call_centre_scenario(agents=40, days=14, seed=1)
+    few = call_centre_scenario(agents=16, days=14, seed=1, leaders=False)
+    scenario = few.model_copy(update={"requirements": full.requirements})
+    result = solve_roster(scenario, SolveSettings(time_limit_s=20, num_workers=2, plain_max_variables=0))
+    assert validate_roster(scenario, result.roster) == []
+    bound = coverage_lower_bound(scenario)
+    assert bound.under_agent_hours > 0
+    missing_h = float(result.unmet_demand["missing"].map(math.ceil).sum()) * 0.5
+    assert missing_h >= bound.under_agent_hours - 1e-6
+    assert under_hours(scenario, result.roster) >= bound.under_agent_hours - 1e-6
+
+
+def test_greedy_gives_up_on_minimum_hours_it_cannot_meet() -> None:
+    """A minimum weekly hours rule the greedy proposal cannot satisfy leaves the start to CP-SAT."""
+    scenario = call_centre_scenario(agents=6, days=7, leaders=False)
+    strict = [e.model_copy(update={"rules": RuleSet(min_minutes_per_week=6 * 24 * 60)}) for e in scenario.employees]
+    built = RosterModel(scenario.model_copy(update={"employees": strict}))
+    assert greedy_assignments(built) is None
