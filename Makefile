@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.wfm-installed
 
-.PHONY: demo test lint bench-erlang clean
+.PHONY: demo test lint chromium bench-erlang clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,13 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: lint
+# The report test renders report.html in Debian's headless Chromium; install it when missing (as root).
+chromium:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+		echo "chromium not installed: the report rendering test will be skipped"; }
+
+test: lint chromium
 	$(BIN)/python -m pytest -q
 
 bench-erlang: $(STAMP)

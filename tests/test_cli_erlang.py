@@ -132,9 +132,3 @@ def test_staff_bad_file_names_row_and_field_and_writes_nothing(tmp_path, body, m
 def test_lines_by_erlang_b():
     result = runner.invoke(app, ["lines", "--volume", "300", "--aht-s", "180", "--max-blocking", "0.01"])
     assert result.exit_code == 0 and "24 lines" in result.output
-
-
-def test_demo_prints_the_sample_day():
-    result = runner.invoke(app, ["demo"])
-    assert result.exit_code == 0, result.output
-    assert "10:30" in result.output and "agent-hours" in result.output

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
@@ -212,50 +211,98 @@ def lines(
     console.print(f"{load:.2f} Erlangs: {needed} lines give a busy-signal rate of {blocking:.4%}")
 
 
-@app.command()
-def demo() -> None:
-    """Run the main job on the embedded sample data (for now: staffing of a sample call-centre day)."""
-    path = resources.files("wfm") / "data" / "call_centre_day.csv"
-    with resources.as_file(path) as csv_path:
-        frame = read_intervals_csv(csv_path)
-    targets = ServiceTargets(service_level=0.8, answer_s=20, max_abandon=0.05, max_occupancy=0.9, shrinkage=0.3)
-    frame["patience_s"] = 60.0  # the documented industry average time to abandon
-    result = required_agents(frame.set_index("interval_start"), interval_min=30, targets=targets).reset_index()
-    table = Table(
-        title="Sample call-centre day: required staff per half hour (Erlang A, patience 60 s; "
-        "80/20, abandonment <= 5 %, occupancy <= 90 %, shrinkage 30 %)"
-    )
-    for column in (
-        "interval",
-        "calls",
-        "AHT s",
-        "agents",
-        "scheduled",
-        "SL",
-        "ASA s",
-        "abandon",
-        "occupancy",
-    ):
-        table.add_column(column, justify="right")
-    for row in result.itertuples():
-        if row.volume == 0:
-            continue
-        table.add_row(
-            row.interval_start.strftime("%H:%M"),
-            f"{row.volume:g}",
-            f"{row.aht_s:g}",
-            str(row.agents),
-            str(row.scheduled),
-            f"{row.service_level:.1%}",
-            f"{row.asa_s:.1f}",
-            f"{row.p_abandon:.1%}",
-            f"{row.occupancy:.1%}",
+# ----- plan / demo: the whole pipeline -------------------------------------------------------------------
+def _run_plan_command(plan, out: Path, start, weeks, time_limit: float, workers: int | None) -> None:
+    """Shared by ``plan`` and ``demo``: run the stages with a progress display, write the files, summarise."""
+    from wfm.plan import run_plan, write_plan_outputs
+    from wfm.plan.pipeline import STAGES
+
+    settings = SolveSettings(time_limit_s=time_limit, num_workers=workers)
+    with console.status("starting") as status:
+        def on_stage(name: str) -> None:
+            number = STAGES.index(name) + 1
+            status.update(f"[{number}/{len(STAGES)}] {name}")
+
+        def on_progress(progress: Progress) -> None:
+            bound = f"{progress.bound:,.0f}" if math.isfinite(progress.bound) else "-"
+            status.update(
+                f"[3/{len(STAGES)}] roster: objective {progress.objective:,.0f}, bound {bound}, "
+                f"{progress.elapsed_s:.0f} s of {time_limit:.0f}"
+            )
+
+        try:
+            result = run_plan(plan, start=start, weeks=weeks, settings=settings, on_stage=on_stage,
+                              progress=on_progress)
+        except (ScenarioError, ValueError) as exc:
+            raise _fail(str(exc)) from None
+        status.update("writing the report")
+        write_plan_outputs(result, out)
+    timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings_s.items())
+    console.print(f"[bold]{result.scenario.site.name}[/]: {result.scenario.start_date} + {result.scenario.days} days "
+                  f"({timings})")
+    console.print("forecast: " + ", ".join(f"{k} by {v.model}" for k, v in result.forecasts.items()))
+    _print_roster_summary(result.roster, result.violations)
+    queues = result.kpis.dropna(subset=["service_level"])
+    if len(queues) and queues["volume"].sum() > 0:
+        weight = queues["volume"] / queues["volume"].sum()
+        console.print(
+            f"delivered service level {float((queues['service_level'] * weight).sum()):.1%} (Erlang), "
+            f"{float((queues['sim_service_level'] * weight).sum()):.1%} (simulated)"
         )
-    console.print(table)
-    console.print(
-        f"Total {result['volume'].sum():g} calls; {result['agents'].sum() / 2:.1f} agent-hours on the phones, "
-        f"{result['scheduled'].sum() / 2:.1f} scheduled."
-    )
+    console.print(f"-> report: {(out / 'report.html').resolve()}")
+    console.print(f"   files: {out}/roster.csv, roster.xlsx, coverage.csv, kpis.csv, scenario.json, summary.json")
+
+
+DateOpt = Annotated[str | None, typer.Option(help="First date of the roster (YYYY-MM-DD); default: the file's.")]
+WeeksOpt = Annotated[int | None, typer.Option(help="Weeks to roster; default: the file's days.")]
+
+
+def _date(value: str | None):
+    if value is None:
+        return None
+    try:
+        return pd.Timestamp(value).date()
+    except ValueError:
+        raise _fail(f"--start: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+@app.command()
+def plan(
+    scenario: Annotated[Path, typer.Option(help="Plan file: a roster scenario with 'sources' and 'demand'.")],
+    out: Annotated[Path, typer.Option(help="Output folder.")],
+    history: Annotated[Path | None, typer.Option(help="History CSV replacing the first source's.")] = None,
+    start: DateOpt = None,
+    weeks: WeeksOpt = None,
+    time_limit: Annotated[float, typer.Option("--time-limit", help="Roster solver time limit, s.")] = 60.0,
+    workers: Annotated[int | None, typer.Option(help="CP-SAT workers (default: all cores).")] = None,
+) -> None:
+    """Forecast -> required staff -> roster -> evaluation -> report, for a plan file."""
+    from wfm.plan import load_plan
+
+    try:
+        loaded = load_plan(scenario, history)
+    except ScenarioError as exc:
+        raise _fail(str(exc)) from None
+    _run_plan_command(loaded, out, _date(start), weeks, time_limit, workers)
+
+
+@app.command()
+def demo(
+    business: Annotated[str, typer.Option(help="call_centre, spa or store.")] = "call_centre",
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("wfm-demo"),
+    weeks: WeeksOpt = None,
+    time_limit: Annotated[float, typer.Option("--time-limit", help="Roster solver time limit, s.")] = 45.0,
+    workers: Annotated[int | None, typer.Option(help="CP-SAT workers (default: all cores).")] = None,
+) -> None:
+    """The main job on the embedded sample data: a month's plan for a call centre (or a spa or a store)."""
+    from wfm.plan import load_plan, plan_path
+
+    try:
+        path = plan_path(business)
+    except ValueError as exc:
+        raise _fail(f"--business: {exc}") from None
+    _run_plan_command(load_plan(path), out / business if out == Path("wfm-demo") else out, None, weeks, time_limit,
+                      workers)
 
 
 # ----- roster ---------------------------------------------------------------------------------------------

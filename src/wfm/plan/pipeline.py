@@ -63,7 +63,7 @@ def load_plan(path: str | Path, history_override: str | Path | None = None) -> P
         raise ScenarioError(f"scenario: cannot read {path} ({exc.strerror})") from None
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise ScenarioError(f"scenario: {path} is not valid {path.suffix.lstrip('.').upper()} ({exc})") from None
-    return plan_from_dict(data, path.parent, history_override)
+    return plan_from_dict(data, path.resolve().parent, history_override)  # resolve: examples/ holds links
 
 
 def plan_from_dict(data: dict, base_dir: Path, history_override: str | Path | None = None) -> Plan:
