@@ -107,7 +107,7 @@ def spa_plan() -> dict:
 
 
 def store_plan() -> dict:
-    cashiers = _staff("C", 22, "Cashier", skills=["cashier"], hourly_cost=22.0)
+    cashiers = _staff("C", 30, "Cashier", skills=["cashier"], hourly_cost=22.0)
     for i, cashier in enumerate(cashiers):  # paired opposite shifts: half early, half late
         cashier["rules"] = {"allowed_templates": ["early" if i % 2 == 0 else "late"]}
     leaders = _staff("G", 2, "Cashier group leader", skills=["cashier"], roles=["shift_leader"], hourly_cost=28.0)
@@ -119,7 +119,7 @@ def store_plan() -> dict:
         "rules": {"handover_min": 10, "weekend_days": [5, 6]},
         "templates": [
             {"id": "early", "earliest_start": "07:30", "latest_start": "08:00", "length_min": 480},
-            {"id": "late", "earliest_start": "14:00", "latest_start": "14:30", "length_min": 480},
+            {"id": "late", "earliest_start": "13:00", "latest_start": "14:30", "length_min": 480},
         ],
         "employees": [*cashiers, *leaders],
         "sources": {"customers": {"history": "history_store.csv.gz", "events": "events_store.csv"}},
