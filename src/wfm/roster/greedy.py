@@ -17,7 +17,7 @@ from collections import defaultdict
 import pandas as pd
 
 from wfm.roster.model import NO_SKILL, RosterModel, employee_rules
-from wfm.roster.options import ShiftOption
+from wfm.roster.options import ShiftOption, roster_row
 from wfm.roster.validate import REQUIRED_COLUMNS, validate_roster
 
 _OVER_COVER_VALUE = -0.3  # value of one person-interval above the requirement (some slack beats a rest day)
@@ -78,28 +78,11 @@ def _proposal(built: RosterModel, e: int, need: dict[tuple[int, str], float]) ->
 
 def _rows(built: RosterModel, e: int, chosen: dict[int, tuple[ShiftOption, str]]) -> pd.DataFrame:
     employee = built.scenario.employees[e]
-    rows = []
-    for d, (option, skill) in sorted(chosen.items()):
-        start = built.origin + dt.timedelta(minutes=option.start_min)
-        breaks = ""
-        if option.break_starts:
-            b = option.break_starts[len(option.break_starts) // 2]
-            b_start = built.origin + dt.timedelta(minutes=b * built.interval_min)
-            b_end = b_start + dt.timedelta(minutes=option.break_intervals * built.interval_min)
-            breaks = f"{b_start:%H:%M}-{b_end:%H:%M}"
-        rows.append(
-            {
-                "employee_id": employee.id,
-                "date": built.dates[d].isoformat(),
-                "start": start.isoformat(timespec="minutes"),
-                "end": (built.origin + dt.timedelta(minutes=option.end_min)).isoformat(timespec="minutes"),
-                "skill": skill,
-                "role": employee.roles[0] if employee.roles else "",
-                "breaks": breaks,
-                "paid_minutes": option.paid_min,
-                "template": option.template,
-            }
-        )
+    rows = [
+        roster_row(built.origin, built.interval_min, employee, option, skill,
+                   option.break_starts[len(option.break_starts) // 2] if option.break_starts else None)
+        for _, (option, skill) in sorted(chosen.items())
+    ]
     return pd.DataFrame(rows, columns=REQUIRED_COLUMNS)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from wfm.roster.domain import BreakRule, RuleSet, Scenario, ShiftTemplate, minutes_of
+from wfm.roster.domain import BreakRule, Employee, RuleSet, Scenario, ShiftTemplate, minutes_of
 
 
 @dataclass(frozen=True)
@@ -112,3 +112,26 @@ def _option(
         break_intervals=break_intervals,
         break_paid=bool(rule and rule.paid),
     )
+
+
+def roster_row(
+    origin: dt.datetime, interval_min: int, employee: Employee, option: ShiftOption, skill: str, break_start: int | None
+) -> dict:
+    """One roster.csv row for an employee working ``option`` (break from interval ``break_start``, if any)."""
+    start = origin + dt.timedelta(minutes=option.start_min)
+    breaks = ""
+    if break_start is not None:
+        b_start = origin + dt.timedelta(minutes=break_start * interval_min)
+        b_end = b_start + dt.timedelta(minutes=option.break_intervals * interval_min)
+        breaks = f"{b_start:%H:%M}-{b_end:%H:%M}"
+    return {
+        "employee_id": employee.id,
+        "date": (origin + dt.timedelta(days=option.day)).date().isoformat(),
+        "start": start.isoformat(timespec="minutes"),
+        "end": (origin + dt.timedelta(minutes=option.end_min)).isoformat(timespec="minutes"),
+        "skill": skill,
+        "role": employee.roles[0] if employee.roles else "",
+        "breaks": breaks,
+        "paid_minutes": option.paid_min,
+        "template": option.template,
+    }

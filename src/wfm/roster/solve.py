@@ -17,6 +17,7 @@ from wfm.roster.domain import Scenario
 from wfm.roster.greedy import greedy_assignments
 from wfm.roster.lns import LnsStats
 from wfm.roster.model import NO_SKILL, RosterModel, RuleGroup, employee_rules
+from wfm.roster.options import roster_row
 
 ROSTER_COLUMNS = ["employee_id", "date", "start", "end", "skill", "role", "breaks", "paid_minutes", "template"]
 COVERAGE_COLUMNS = ["interval_start", "skill", "required", "scheduled"]
@@ -397,30 +398,10 @@ def extract_roster(built: RosterModel, solver: cp_model.CpSolver) -> pd.DataFram
             starts = [b for b, var in sorted(counts.items()) for _ in range(solver.Value(var))]
         for e, b in zip(sorted(people), starts, strict=True):
             break_of[e, option.day] = b
-    rows = []
-    for (e, day), (option, skill) in sorted(chosen.items()):
-        employee = scenario.employees[e]
-        start = origin + dt.timedelta(minutes=option.start_min)
-        end = origin + dt.timedelta(minutes=option.end_min)
-        breaks = ""
-        if (e, day) in break_of:
-            b = break_of[e, day]
-            b_start = origin + dt.timedelta(minutes=b * interval)
-            b_end = b_start + dt.timedelta(minutes=option.break_intervals * interval)
-            breaks = f"{b_start:%H:%M}-{b_end:%H:%M}"
-        rows.append(
-            {
-                "employee_id": employee.id,
-                "date": scenario.dates[day].isoformat(),
-                "start": start.isoformat(timespec="minutes"),
-                "end": end.isoformat(timespec="minutes"),
-                "skill": skill,
-                "role": employee.roles[0] if employee.roles else "",
-                "breaks": breaks,
-                "paid_minutes": option.paid_min,
-                "template": option.template,
-            }
-        )
+    rows = [
+        roster_row(origin, interval, scenario.employees[e], option, skill, break_of.get((e, day)))
+        for (e, day), (option, skill) in sorted(chosen.items())
+    ]
     return pd.DataFrame(rows, columns=ROSTER_COLUMNS)
 
 
