@@ -34,7 +34,7 @@ from machine import machine_description  # noqa: E402
 from wfm.roster import Scenario, SolveSettings, solve_roster  # noqa: E402
 from wfm.roster.bounds import coverage_lower_bound  # noqa: E402
 from wfm.roster.model import site_rules  # noqa: E402
-from wfm.roster.options import expand_options  # noqa: E402
+from wfm.roster.options import expand_options, interval_index  # noqa: E402
 from wfm.roster.samples import call_centre_scenario  # noqa: E402
 from wfm.roster.solve import coverage_of  # noqa: E402
 from wfm.roster.validate import validate_roster  # noqa: E402
@@ -102,10 +102,9 @@ def run_pyworkforce(scenario: Scenario, time_limit_s: float) -> dict:
             if t < per_day:
                 row[t] = 1
         coverage[name] = row
-    origin = dt.datetime.combine(scenario.start_date, dt.time())
     need = [[0] * per_day for _ in range(scenario.days)]
     for r in scenario.requirements:
-        t = int((r.interval_start - origin).total_seconds() // 60) // scenario.site.interval_min
+        t = interval_index(scenario, r.interval_start)
         need[t // per_day][t % per_day] += math.ceil(r.required)
     people = [e for e in scenario.employees if e.skills]
     started = time.perf_counter()
@@ -165,11 +164,9 @@ def run_pyworkforce(scenario: Scenario, time_limit_s: float) -> dict:
 
 
 def _unique_intervals(scenario: Scenario):
-    origin = dt.datetime.combine(scenario.start_date, dt.time())
     seen = {}
     for r in scenario.requirements:
-        t = int((r.interval_start - origin).total_seconds() // 60) // scenario.site.interval_min
-        seen.setdefault(t, r)
+        seen.setdefault(interval_index(scenario, r.interval_start), r)
     return sorted(seen.items())
 
 

@@ -215,9 +215,11 @@ def lines(
 def _run_plan_command(plan, out: Path, start, weeks, time_limit: float, workers: int | None) -> None:
     """Shared by ``plan`` and ``demo``: run the stages with a progress display, write the files, summarise."""
     from wfm.plan import run_plan, write_plan_outputs
+    from wfm.plan.evaluate import overall_service_level
     from wfm.plan.pipeline import STAGES
 
     settings = SolveSettings(time_limit_s=time_limit, num_workers=workers)
+    roster_stage = STAGES.index("roster") + 1
     with console.status("starting") as status:
         def on_stage(name: str) -> None:
             number = STAGES.index(name) + 1
@@ -226,7 +228,7 @@ def _run_plan_command(plan, out: Path, start, weeks, time_limit: float, workers:
         def on_progress(progress: Progress) -> None:
             bound = f"{progress.bound:,.0f}" if math.isfinite(progress.bound) else "-"
             status.update(
-                f"[3/{len(STAGES)}] roster: objective {progress.objective:,.0f}, bound {bound}, "
+                f"[{roster_stage}/{len(STAGES)}] roster: objective {progress.objective:,.0f}, bound {bound}, "
                 f"{progress.elapsed_s:.0f} s of {time_limit:.0f}"
             )
 
@@ -242,13 +244,9 @@ def _run_plan_command(plan, out: Path, start, weeks, time_limit: float, workers:
                   f"({timings})")
     console.print("forecast: " + ", ".join(f"{k} by {v.model}" for k, v in result.forecasts.items()))
     _print_roster_summary(result.roster, result.violations)
-    queues = result.kpis.dropna(subset=["service_level"])
-    if len(queues) and queues["volume"].sum() > 0:
-        weight = queues["volume"] / queues["volume"].sum()
-        console.print(
-            f"delivered service level {float((queues['service_level'] * weight).sum()):.1%} (Erlang), "
-            f"{float((queues['sim_service_level'] * weight).sum()):.1%} (simulated)"
-        )
+    levels = overall_service_level(result.kpis)
+    if levels is not None:
+        console.print(f"delivered service level {levels[0]:.1%} (Erlang), {levels[1]:.1%} (simulated)")
     console.print(f"-> report: {(out / 'report.html').resolve()}")
     console.print(f"   files: {out}/roster.csv, roster.xlsx, coverage.csv, kpis.csv, scenario.json, summary.json")
 
@@ -289,7 +287,7 @@ def plan(
 @app.command()
 def demo(
     business: Annotated[str, typer.Option(help="call_centre, spa or store.")] = "call_centre",
-    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("wfm-demo"),
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: wfm-demo/<business>).")] = None,
     weeks: WeeksOpt = None,
     time_limit: Annotated[float, typer.Option("--time-limit", help="Roster solver time limit, s.")] = 45.0,
     workers: Annotated[int | None, typer.Option(help="CP-SAT workers (default: all cores).")] = None,
@@ -301,8 +299,7 @@ def demo(
         path = plan_path(business)
     except ValueError as exc:
         raise _fail(f"--business: {exc}") from None
-    _run_plan_command(load_plan(path), out / business if out == Path("wfm-demo") else out, None, weeks, time_limit,
-                      workers)
+    _run_plan_command(load_plan(path), out or Path("wfm-demo") / business, None, weeks, time_limit, workers)
 
 
 # ----- roster ---------------------------------------------------------------------------------------------

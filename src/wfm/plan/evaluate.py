@@ -143,6 +143,18 @@ def simulate_kpis(
     })
 
 
+def overall_service_level(kpis: pd.DataFrame) -> tuple[float, float] | None:
+    """Volume-weighted service level over every queue interval: (Erlang, simulated); None without volume."""
+    queues = kpis.dropna(subset=["service_level"])
+    volume = queues["volume"].fillna(0)
+    if volume.sum() <= 0:
+        return None
+    weight = volume / volume.sum()
+    erlang = float((queues["service_level"] * weight).sum())
+    simulated = float((queues["sim_service_level"] * weight).sum()) if "sim_service_level" in queues else erlang
+    return erlang, simulated
+
+
 def daily_rollup(kpis: pd.DataFrame) -> pd.DataFrame:
     """Per date and skill: volume-weighted service level, ASA, abandonment; staffed hours."""
     frame = kpis.copy()

@@ -9,7 +9,6 @@ CLI, API and notebooks call ``load_plan`` and ``run_plan``; ``wfm.plan.export`` 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,14 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wfm.forecast import ForecastResult, History, forecast_demand, load_events_csv, load_history_csv
 from wfm.plan.demand import DemandSpec, requirements_of, staffing_requirement
 from wfm.plan.evaluate import KPI_COLUMNS, daily_rollup, effective_agents, erlang_kpis, simulate_kpis
 from wfm.roster import Progress, RosterResult, Scenario, SolveSettings, solve_roster
-from wfm.roster.io import ScenarioError, scenario_from_dict
+from wfm.roster.io import ScenarioError, field_location, read_scenario_file, scenario_from_dict
 from wfm.roster.validate import Violation, validate_roster
 
 
@@ -56,14 +54,7 @@ class Plan:
 def load_plan(path: str | Path, history_override: str | Path | None = None) -> Plan:
     """Read a plan file (YAML or JSON). ``history_override`` replaces the history of the first source."""
     path = Path(path)
-    try:
-        text = path.read_text()
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except OSError as exc:
-        raise ScenarioError(f"scenario: cannot read {path} ({exc.strerror})") from None
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ScenarioError(f"scenario: {path} is not valid {path.suffix.lstrip('.').upper()} ({exc})") from None
-    return plan_from_dict(data, path.resolve().parent, history_override)  # resolve: examples/ holds links
+    return plan_from_dict(read_scenario_file(path), path.resolve().parent, history_override)  # examples/ has links
 
 
 def plan_from_dict(data: dict, base_dir: Path, history_override: str | Path | None = None) -> Plan:
@@ -76,7 +67,7 @@ def plan_from_dict(data: dict, base_dir: Path, history_override: str | Path | No
     try:
         spec = PlanSpec.model_validate(plan_part)
     except ValidationError as exc:
-        lines = [f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:20]]
+        lines = [f"{field_location(err['loc'])}: {err['msg']}" for err in exc.errors()[:20]]
         raise ScenarioError("invalid plan:\n" + "\n".join(lines)) from None
     if history_override is not None:
         first = next(iter(spec.sources))

@@ -10,8 +10,10 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
+from wfm.plan.evaluate import overall_service_level
 from wfm.plan.pipeline import PlanResult
 from wfm.roster.model import employee_rules
+from wfm.roster.solve import break_span
 from wfm.roster.validate import Violation
 
 # Rules the validator checks on every roster, besides the contract rules that are set.
@@ -75,12 +77,7 @@ def timeline_figure(result: PlanResult) -> go.Figure:
     for row in roster.itertuples():
         start = dt.datetime.fromisoformat(row.start)
         for span in filter(None, str(row.breaks or "").split(";")):
-            first, second = (dt.time.fromisoformat(p) for p in span.split("-"))
-            b_start = dt.datetime.combine(start.date(), first)
-            b_start += dt.timedelta(days=b_start < start)
-            b_end = dt.datetime.combine(b_start.date(), second)
-            b_end += dt.timedelta(days=b_end <= b_start)
-            breaks.append((names[row.employee_id], b_start, b_end))
+            breaks.append((names[row.employee_id], *break_span(span, start)))
     if breaks:
         frame = pd.DataFrame(breaks, columns=["employee", "start", "end"])
         figure.add_bar(base=frame["start"], x=(frame["end"] - frame["start"]).dt.total_seconds() * 1000,
@@ -176,13 +173,10 @@ def build_report(result: PlanResult) -> str:
     """The report as one HTML string."""
     scenario = result.scenario
     roster = result.roster
-    kpis = result.kpis.dropna(subset=["service_level"])
-    weight = kpis["volume"].fillna(0)
+    levels = overall_service_level(result.kpis)
     overall = ""
-    if weight.sum() > 0:
-        sl = float((kpis["service_level"] * weight).sum() / weight.sum())
-        sim = float((kpis["sim_service_level"] * weight).sum() / weight.sum()) if "sim_service_level" in kpis else sl
-        overall = f"<li>Service level over the horizon: {sl:.1%} (Erlang), {sim:.1%} (simulated)</li>"
+    if levels is not None:
+        overall = f"<li>Service level over the horizon: {levels[0]:.1%} (Erlang), {levels[1]:.1%} (simulated)</li>"
     short = roster.unmet_demand
     unmet_h = float(short["missing"].sum()) * scenario.site.interval_min / 60 if not short.empty else 0.0
     conflicts = "".join(f"<li>{html.escape(c.message)}</li>" for c in roster.conflicts)

@@ -10,7 +10,6 @@ benchmark measures the solver against it.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from scipy.sparse import coo_matrix
 
 from wfm.roster.domain import Employee, RuleSet, Scenario
 from wfm.roster.model import employee_rules, site_rules
-from wfm.roster.options import expand_options
+from wfm.roster.options import expand_options, requirement_by_interval
 
 
 @dataclass(frozen=True)
@@ -55,11 +54,8 @@ def _days_cap(rules: RuleSet, days: int) -> int:
 def coverage_lower_bound(scenario: Scenario) -> CoverageBound:
     """Solve the LP relaxation (HiGHS through scipy) and return the shortfall bound in agent-hours."""
     interval_h = scenario.site.interval_min / 60
-    origin = dt.datetime.combine(scenario.start_date, dt.time())
-    required: dict[tuple[int, str], int] = {}
-    for row in scenario.requirements:
-        t = int((row.interval_start - origin).total_seconds() // 60) // scenario.site.interval_min
-        required[t, row.skill] = math.ceil(row.required)
+    required = {key: people for key, (people, _) in requirement_by_interval(scenario).items()}
+    required_skills = {skill for _, skill in required}
     total_required = sum(required.values()) * interval_h
     options = expand_options(scenario, site_rules(scenario))
     dates = scenario.dates
@@ -68,14 +64,15 @@ def coverage_lower_bound(scenario: Scenario) -> CoverageBound:
     for employee in scenario.employees:
         rules = employee_rules(scenario, employee)
         allowed = tuple(sorted(rules.allowed_templates)) if rules.allowed_templates is not None else None
-        skills = tuple(sorted(k for k in employee.skills if any(s == k for _, s in required)))
+        skills = tuple(sorted(k for k in employee.skills if k in required_skills))
         if skills:
             kinds[skills, allowed, rules.max_shift_minutes].append(employee)
 
+    templates = {t.id: t for t in scenario.templates}
     columns: list[tuple[int, str, int]] = []  # (option index, skill, kind)
     for c, ((skills, allowed, max_shift), _) in enumerate(kinds.items()):
         for option in options:
-            template = next(t for t in scenario.templates if t.id == option.template)
+            template = templates[option.template]
             if allowed is not None and option.template not in allowed:
                 continue
             if max_shift is not None and option.paid_min > max_shift:

@@ -17,20 +17,11 @@ from collections import defaultdict
 import pandas as pd
 
 from wfm.roster.model import NO_SKILL, RosterModel, employee_rules
-from wfm.roster.options import ShiftOption, roster_row
+from wfm.roster.options import ShiftOption, requirement_by_interval, roster_row
 from wfm.roster.validate import REQUIRED_COLUMNS, validate_roster
 
 _OVER_COVER_VALUE = -0.3  # value of one person-interval above the requirement (some slack beats a rest day)
 _REPAIR_ROUNDS = 10
-
-
-def _requirement(built: RosterModel) -> dict[tuple[int, str], float]:
-    scenario = built.scenario
-    residual: dict[tuple[int, str], float] = defaultdict(float)
-    for row in scenario.requirements:
-        t = int((row.interval_start - built.origin).total_seconds() // 60) // built.interval_min
-        residual[t, row.skill] = math.ceil(row.required)
-    return residual
 
 
 def _value(option: ShiftOption, skill: str, need: dict[tuple[int, str], float]) -> float:
@@ -118,7 +109,7 @@ def greedy_assignments(built: RosterModel) -> dict[tuple[int, int, str], int] | 
     None when some employee cannot be given a clean schedule this way (e.g. minimum hours per week).
     """
     scenario = built.scenario
-    need = _requirement(built)
+    need = {key: required for key, (required, _) in requirement_by_interval(scenario).items()}
     roles = scenario.roles
     ratio = roles.agents_per_supervisor
     agents_on: dict[int, int] = defaultdict(int)

@@ -21,7 +21,8 @@ class ScenarioError(ValueError):
     """A scenario that cannot be read or validated; the message lists each field and problem."""
 
 
-def _location(loc: tuple) -> str:
+def field_location(loc: tuple) -> str:
+    """A pydantic error location as the dotted field path planners see in messages."""
     return ".".join(str(part) for part in loc) or "scenario"
 
 
@@ -49,23 +50,27 @@ def scenario_from_dict(data: dict, base_dir: Path | None = None) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{_location(err['loc'])}: {err['msg']}" for err in exc.errors()[:20]]
+        lines = [f"{field_location(err['loc'])}: {err['msg']}" for err in exc.errors()[:20]]
         more = f"\n... and {exc.error_count() - 20} more" if exc.error_count() > 20 else ""
         raise ScenarioError("invalid scenario:\n" + "\n".join(lines) + more) from None
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file (.json, .yaml or .yml)."""
-    path = Path(path)
+def read_scenario_file(path: Path) -> object:
+    """The parsed content of a scenario or plan file (.json, .yaml or .yml), or a ScenarioError saying why not."""
     try:
         text = path.read_text()
     except OSError as exc:
         raise ScenarioError(f"scenario: cannot read {path} ({exc.strerror})") from None
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        return json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise ScenarioError(f"scenario: {path} is not valid {path.suffix.lstrip('.').upper()} ({exc})") from None
-    return scenario_from_dict(data, path.parent)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file (.json, .yaml or .yml)."""
+    path = Path(path)
+    return scenario_from_dict(read_scenario_file(path), path.parent)
 
 
 def _write_atomically(path: Path, text: str) -> None:

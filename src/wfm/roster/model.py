@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from wfm.roster.domain import Employee, RuleSet, Scenario
-from wfm.roster.options import ShiftOption, expand_options
+from wfm.roster.options import ShiftOption, expand_options, requirement_by_interval
 from wfm.roster.presets import PRESETS
 
 NO_SKILL = ""
@@ -357,11 +357,7 @@ class RosterModel:
         weights = scenario.weights
         if not scenario.requirements:
             return
-        origin = dt.datetime.combine(scenario.start_date, dt.time())
-        wanted: dict[tuple[int, str], tuple[int, int | None]] = {}
-        for row in scenario.requirements:
-            t = int((row.interval_start - origin).total_seconds() // 60) // self.interval_min
-            wanted[t, row.skill] = (int(-(-row.required // 1)), row.maximum)
+        wanted = requirement_by_interval(scenario)
         skills = {k for _, k in wanted}
         on_shift: dict[tuple[int, str], list] = defaultdict(list)
         on_break: dict[tuple[int, str], list] = defaultdict(list)

@@ -9,6 +9,7 @@ its break (if any) may start at any grid point of ``break_starts`` (interval ind
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 from wfm.roster.domain import BreakRule, Employee, RuleSet, Scenario, ShiftTemplate, minutes_of
@@ -112,6 +113,20 @@ def _option(
         break_intervals=break_intervals,
         break_paid=bool(rule and rule.paid),
     )
+
+
+def interval_index(scenario: Scenario, moment: dt.datetime) -> int:
+    """The grid interval holding ``moment`` (interval 0 starts at midnight of the first date)."""
+    origin = dt.datetime.combine(scenario.start_date, dt.time())
+    return int((moment - origin).total_seconds() // 60) // scenario.site.interval_min
+
+
+def requirement_by_interval(scenario: Scenario) -> dict[tuple[int, str], tuple[int, int | None]]:
+    """Required headcount (rounded up: people are whole) and maximum per (interval, skill)."""
+    return {
+        (interval_index(scenario, row.interval_start), row.skill): (math.ceil(row.required), row.maximum)
+        for row in scenario.requirements
+    }
 
 
 def roster_row(

@@ -242,12 +242,16 @@ def solve_roster(
         _add_hint(built, settings.hint)
     elif settings.greedy_start:
         greedy_solver = _greedy_start(built, settings, deadline, callback)
-    first_phase = started + settings.time_limit_s * (settings.lns_start_share if settings.lns else 1.0)
-    if greedy_solver is not None and settings.lns and len(built.model.proto.variables) > settings.plain_max_variables:
-        first_phase = time.perf_counter()  # straight to the neighbourhood search
-    solver = _solver(settings, first_phase - time.perf_counter())
-    status = solver.Solve(built.model, callback)
-    bound = solver.BestObjectiveBound() if status != cp_model.INFEASIBLE else None
+    straight_to_lns = (
+        greedy_solver is not None and settings.lns and len(built.model.proto.variables) > settings.plain_max_variables
+    )
+    if straight_to_lns:  # plain CP-SAT's presolve alone would eat the time: no bound from it either
+        solver, status, bound = greedy_solver, cp_model.UNKNOWN, None
+    else:
+        first_phase = started + settings.time_limit_s * (settings.lns_start_share if settings.lns else 1.0)
+        solver = _solver(settings, first_phase - time.perf_counter())
+        status = solver.Solve(built.model, callback)
+        bound = solver.BestObjectiveBound() if status != cp_model.INFEASIBLE else None
     greedy_better = greedy_solver is not None and (
         status == cp_model.UNKNOWN
         or (status == cp_model.FEASIBLE and greedy_solver.ObjectiveValue() < solver.ObjectiveValue())
@@ -413,7 +417,7 @@ def coverage_of(scenario: Scenario, roster: pd.DataFrame) -> pd.DataFrame:
         start, end = dt.datetime.fromisoformat(row.start), dt.datetime.fromisoformat(row.end)
         breaks = []
         for span in filter(None, str(row.breaks or "").split(";")):
-            b_start, b_end = _span_on(span, start)
+            b_start, b_end = break_span(span, start)
             breaks.append((b_start, b_end))
         t = start
         while t < end:
@@ -432,7 +436,7 @@ def coverage_of(scenario: Scenario, roster: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COVERAGE_COLUMNS)
 
 
-def _span_on(span: str, shift_start: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+def break_span(span: str, shift_start: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     """A break 'HH:MM-HH:MM' as date-times on or after the shift start (breaks may fall after midnight)."""
     first, second = (dt.time.fromisoformat(part) for part in span.split("-"))
     b_start = dt.datetime.combine(shift_start.date(), first)
