@@ -133,11 +133,10 @@ def test_plan_cli_reports_bad_input(tmp_path) -> None:
     assert result.exit_code == 2
     assert "demand.0.method" in result.output
     assert not (tmp_path / "out").exists()
+    no_demand = tmp_path / "no_demand.yaml"
+    no_demand.write_text("site: {name: x}\nstart_date: 2026-03-02\ndays: 7\ntemplates: []\nemployees: []\n")
     with pytest.raises(ScenarioError, match="sources"):
-        load_plan_text = "site: {name: x}\nstart_date: 2026-03-02\ndays: 7\ntemplates: []\nemployees: []\n"
-        path = tmp_path / "no_demand.yaml"
-        path.write_text(load_plan_text)
-        load_plan(path)
+        load_plan(no_demand)
 
 
 def test_staffing_methods_against_hand_counts() -> None:
