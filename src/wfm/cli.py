@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -503,3 +504,42 @@ def backtest_command(
 
 if __name__ == "__main__":
     app()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Run the HTTP API (database from WFM_DATABASE_URL, default SQLite wfm.db; docs at /docs)."""
+    import uvicorn
+
+    from wfm_api.main import create_app
+
+    uvicorn.run(create_app(), host=host, port=port)
+
+
+apikey_app = typer.Typer(help="API keys of the HTTP API.", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    site: Annotated[list[str], typer.Option(help="Site id the key may use (repeat for several).")],
+    label: Annotated[str, typer.Option(help="Who the key is for.")] = "",
+) -> None:
+    """Create an API key for the given sites and print it (it is stored hashed: keep it now)."""
+    from wfm_api.db import make_engine, migrate, session_factory
+    from wfm_api.schemas import SITE_ID_PATTERN
+    from wfm_api.security import create_api_key
+    from wfm_api.settings import Settings
+
+    bad = [s for s in site if not re.fullmatch(SITE_ID_PATTERN, s)]
+    if bad:
+        raise _fail(f"--site: {bad[0]!r} is not a site id (letters, digits, _ . -; at most 64)")
+    engine = make_engine(Settings().database_url)
+    migrate(engine)
+    with session_factory(engine)() as session:
+        key = create_api_key(session, site, label)
+    engine.dispose()
+    typer.echo(key)

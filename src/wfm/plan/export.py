@@ -16,14 +16,13 @@ import pandas as pd
 
 from wfm.plan.pipeline import PlanResult
 from wfm.plan.report import build_report
+from wfm.roster import Scenario
 from wfm.roster.io import summary_of
 from wfm.roster.model import employee_rules, site_rules
 
 
-def roster_grid(result: PlanResult) -> dict[str, pd.DataFrame]:
+def roster_grid(scenario: Scenario, roster: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Per week: employees as rows, dates as columns, cells ``HH:MM-HH:MM skill`` or ``rest`` (as printed)."""
-    scenario = result.scenario
-    roster = result.roster.roster
     cells: dict[tuple[str, str], str] = {}
     for row in roster.itertuples():
         start, end = dt.datetime.fromisoformat(row.start), dt.datetime.fromisoformat(row.end)
@@ -49,9 +48,15 @@ def roster_grid(result: PlanResult) -> dict[str, pd.DataFrame]:
     return weeks
 
 
-def effective_scenario(result: PlanResult) -> dict:
+def write_roster_xlsx(scenario: Scenario, roster: pd.DataFrame, path: str | Path) -> None:
+    """The roster as planners print it: one sheet per week (see ``roster_grid``)."""
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for sheet, table in roster_grid(scenario, roster).items():
+            table.to_excel(writer, sheet_name=sheet[:31])
+
+
+def effective_scenario(scenario: Scenario) -> dict:
     """The scenario with every default filled in, plus the rules in force for the site and each employee."""
-    scenario = result.scenario
     data = scenario.model_dump(mode="json")
     data["effective_rules"] = {
         "site": site_rules(scenario).model_dump(mode="json"),
@@ -71,14 +76,12 @@ def write_plan_outputs(result: PlanResult, out_dir: str | Path) -> list[Path]:
         kpis = result.kpis.copy()
         kpis["interval_start"] = pd.to_datetime(kpis["interval_start"]).dt.strftime("%Y-%m-%dT%H:%M")
         kpis.to_csv(staging / "kpis.csv", index=False, float_format="%.4f")
-        with pd.ExcelWriter(staging / "roster.xlsx", engine="openpyxl") as writer:
-            for sheet, table in roster_grid(result).items():
-                table.to_excel(writer, sheet_name=sheet[:31])
+        write_roster_xlsx(result.scenario, result.roster.roster, staging / "roster.xlsx")
         summary = summary_of(result.roster, result.violations)
         summary["timings_s"] = {k: round(v, 2) for k, v in result.timings_s.items()}
         summary["forecast_models"] = {name: f.model for name, f in result.forecasts.items()}
         (staging / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
-        (staging / "scenario.json").write_text(json.dumps(effective_scenario(result), indent=1))
+        (staging / "scenario.json").write_text(json.dumps(effective_scenario(result.scenario), indent=1))
         (staging / "report.html").write_text(build_report(result))
         written = []
         for path in sorted(staging.iterdir()):
