@@ -25,8 +25,10 @@ chromium:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 		echo "chromium not installed: the report rendering test will be skipped"; }
 
+# The API tests run on SQLite and on PostgreSQL: scripts/test-postgres.sh installs and starts Debian's
+# postgresql on loopback when it can (as root) and prints its URL; WFM_TEST_DATABASE_URL set by hand wins.
 test: lint chromium
-	$(BIN)/python -m pytest -q
+	WFM_TEST_DATABASE_URL="$${WFM_TEST_DATABASE_URL:-$$(./scripts/test-postgres.sh)}" $(BIN)/python -m pytest -q
 
 bench-erlang: $(STAMP)
 	$(BIN)/python benchmarks/erlang/run.py
