@@ -70,14 +70,13 @@ async def _no_body() -> Message:
 def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> FastAPI:
     """The API app. ``run_jobs=False`` leaves queued jobs alone (for tests of the HTTP layer only)."""
     settings = settings or Settings()
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    runner = JobRunner(settings, sessions)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url)
-        migrate(engine)
-        app.state.settings = settings
-        app.state.sessions = session_factory(engine)
-        app.state.jobs = runner = JobRunner(settings, app.state.sessions)
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         task = None
         if run_jobs:
             runner.recover()
@@ -90,9 +89,9 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
                 runner.shutdown()
-            engine.dispose()
 
     app = FastAPI(title="wfm", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings, app.state.sessions, app.state.jobs = settings, sessions, runner
     app.include_router(sites.router)
     app.include_router(staffing.router)
     app.include_router(rosters.router)
