@@ -251,3 +251,53 @@ def test_migrations_build_exactly_the_models_schema(database) -> None:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_forecast_driven_roster_job_from_an_uploaded_history(api) -> None:
+    """The store sample through the API: history upload, forecast, then a roster job with no requirement given,
+    which runs the plan pipeline (forecast -> Erlang C -> roster) on the site's demand settings."""
+    import gzip
+
+    import yaml
+
+    from wfm.plan.samples import plan_path as embedded_plan_path
+
+    client, key, _ = api
+    headers = {"X-API-Key": key}
+    plan_path = embedded_plan_path("store")
+    plan = yaml.safe_load(plan_path.read_text())
+    config = {**{k: plan["site"][k] for k in ("name", "business", "interval_min")}, "preset": plan["preset"],
+              "rules": plan["rules"], "demand": plan["demand"], "sources": {"customers": {"model": "daily_profile"}}}
+    assert client.put("/sites/hotline", json=config, headers=headers).status_code == 201
+    client.put("/sites/hotline/employees", json=plan["employees"], headers=headers).raise_for_status()
+    client.put("/sites/hotline/shift-templates", json=plan["templates"], headers=headers).raise_for_status()
+    body = {"start_date": "2026-03-02", "days": 7, "time_limit_s": 8}
+    assert "customers" in client.post("/sites/hotline/roster-jobs", json=body, headers=headers).text  # no history
+    csv_bytes = gzip.decompress((plan_path.parent / "history_store.csv.gz").read_bytes())
+    answer = client.put("/sites/hotline/history/customers", files={"file": ("h.csv", csv_bytes, "text/csv")},
+                        headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["last_interval"].startswith("2026-02-28T23:30")
+
+    forecast = client.post("/sites/hotline/forecasts", json={"source": "customers", "start_date": "2026-03-02",
+                                                            "days": 7}, headers=headers)
+    assert forecast.status_code == 201, forecast.text
+    rows = pd.DataFrame(forecast.json()["rows"])
+    assert len(rows) == 7 * 48 and (rows["volume"] >= 0).all()
+    # Independent sanity check: the week's volume is near the last four weeks' average week.
+    history = pd.read_csv(io.BytesIO(csv_bytes), parse_dates=["timestamp"])
+    recent = history[history["timestamp"] >= pd.Timestamp("2026-02-01")]["volume"].sum() / 4
+    assert 0.7 * recent < rows["volume"].sum() < 1.3 * recent
+
+    job = client.post("/sites/hotline/roster-jobs", json=body, headers=headers)
+    assert job.status_code == 202, job.text
+    job = wait_for_job(client, key, "hotline", job.json()["id"], ("succeeded", "failed"), limit_s=180)
+    assert job["status"] == "succeeded", job
+    roster = client.get(f"/sites/hotline/rosters/{job['roster_id']}", headers=headers).json()
+    scenario = scenario_from_dict(stored_scenario(client, job["roster_id"]))
+    assert scenario.requirements and max(r.required for r in scenario.requirements) <= 12  # the till cap
+    frame = pd.DataFrame(roster["shifts"])
+    assert validate_roster(scenario, frame) == []
+    recount = coverage_of(scenario, frame)
+    missing = (recount["required"].apply(math.ceil) - recount["scheduled"]).clip(lower=0).sum()
+    assert roster["summary"]["unmet_demand"]["person_intervals"] == pytest.approx(missing)

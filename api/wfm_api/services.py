@@ -91,10 +91,22 @@ def violations_json(violations: list[Violation]) -> list[dict]:
     return [v.__dict__ for v in violations]
 
 
-def check_demand(config: SiteConfig, request: RosterJobRequest) -> None:
-    """A roster job needs a requirement: given in the request, or forecast through the site's demand settings."""
-    if request.requirements is None and request.shift_demand is None and not config.demand:
+def check_demand(session: Session, site: SiteRow, request: RosterJobRequest) -> dict[str, str]:
+    """A roster job needs a requirement: given in the request, or forecast through the site's demand settings
+    from uploaded histories. Returns those histories (CSV text by source) when they are needed."""
+    if request.requirements is not None or request.shift_demand is not None:
+        return {}
+    config = SiteConfig.model_validate(site.config)
+    if not config.demand:
         raise ServiceError("requirements: give the interval requirement, or set the site's 'demand' to forecast it")
+    rows = session.scalars(sa.select(HistoryRow).where(HistoryRow.site_id == site.id))
+    histories = {row.source: row.csv for row in rows}
+    for spec in config.demand:
+        if spec.source is not None and spec.source not in histories:
+            raise ServiceError(
+                f"demand.source: no history uploaded for {spec.source!r} (PUT .../history/{spec.source})"
+            )
+    return histories
 
 
 def solve_roster_job(
@@ -113,20 +125,13 @@ def solve_roster_job(
         scenario = scenario_from_dict(data)
         result = solve_roster(scenario, settings, progress)
         return scenario, result, validate_roster(scenario, result.roster)
+    histories = check_demand(session, site, request)
     config = SiteConfig.model_validate(site.config)
-    check_demand(config, request)
-    histories = {
-        row.source: row.csv for row in session.scalars(sa.select(HistoryRow).where(HistoryRow.site_id == site.id))
-    }
     with tempfile.TemporaryDirectory(prefix="wfm-plan-") as folder:
         sources = {}
         for spec in config.demand:
             if spec.source is None or spec.source in sources:
                 continue
-            if spec.source not in histories:
-                raise ServiceError(
-                    f"demand.source: no history uploaded for {spec.source!r} (PUT .../history/{spec.source})"
-                )
             (Path(folder) / f"{spec.source}.csv").write_text(histories[spec.source])
             source = config.sources.get(spec.source)
             sources[spec.source] = {"history": f"{spec.source}.csv", **(source.model_dump() if source else {})}

@@ -21,7 +21,6 @@ from wfm_api.schemas import (
     RosterJobRequest,
     RosterOut,
     RosterSummary,
-    SiteConfig,
     ValidateOut,
     ValidateRequest,
 )
@@ -44,7 +43,7 @@ def create_roster_job(site: SiteDep, session: SessionDep, body: RosterJobRequest
         raise HTTPException(422, f"time_limit_s: at most {request.app.state.settings.max_time_limit_s} s")
     try:  # fail fast on a site that cannot make a scenario
         site_scenario_data(session, site, body.start_date, body.days)
-        check_demand(SiteConfig.model_validate(site.config), body)
+        check_demand(session, site, body)
     except ServiceError as exc:
         raise HTTPException(422, str(exc)) from None
     return _queue(session, site, "roster", body.model_dump(mode="json"))
