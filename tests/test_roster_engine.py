@@ -19,7 +19,8 @@ from wfm.roster import (
     SolveSettings,
     solve_roster,
 )
-from wfm.roster.domain import PublishedShift, RoleRules
+from wfm.roster.domain import RoleRules
+from wfm.roster.reroster import re_roster
 from wfm.roster.samples import call_centre_scenario
 from wfm.roster.validate import validate_roster
 
@@ -218,27 +219,17 @@ def test_pinned_shifts_breaking_the_rest_rule_are_named_by_cp_sat():
 def test_re_roster_after_an_absence_changes_little():
     scenario = call_centre_scenario(agents=12, days=7, seed=5, leaders=False, outbound=False)
     first = solve_roster(scenario, FAST)
-    published = [
-        PublishedShift(
-            employee_id=r.employee_id,
-            date=dt.date.fromisoformat(r.date),
-            template=r.template,
-            start=dt.datetime.fromisoformat(r.start).time(),
-            skill=r.skill,
-        )
-        for r in first.roster.itertuples()
-    ]
     absent = first.roster.iloc[0]
-    changed = scenario.model_copy(deep=True)
-    changed.published = published
-    person = next(e for e in changed.employees if e.id == absent.employee_id)
-    person.days_off = [*person.days_off, dt.date.fromisoformat(absent.date)]
-    again = solve_roster(changed, SolveSettings(time_limit_s=10, num_workers=2, hint=first.roster))
+    changed, again, changes = re_roster(
+        scenario, first.roster, absent.employee_id, [dt.date.fromisoformat(absent.date)],
+        SolveSettings(time_limit_s=10, num_workers=2),
+    )
     assert validate_roster(changed, again.roster) == []
     before = {(r.employee_id, r.date): r.start for r in first.roster.itertuples()}
     after = {(r.employee_id, r.date): r.start for r in again.roster.itertuples()}
     changed_days = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
     assert (absent.employee_id, absent.date) in changed_days and (absent.employee_id, absent.date) not in after
+    assert set(zip(changes["employee_id"], changes["date"], strict=True)) == changed_days
     # The absence itself plus at most a couple of stand-ins.
     assert len(changed_days) <= 3, f"{len(changed_days)} employee-days changed for one absence: {changed_days}"
 

@@ -25,18 +25,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from wfm.erlang import StaffingInputError
 from wfm.forecast import ForecastInputError
-from wfm.roster import Progress, SolveSettings, solve_roster
-from wfm.roster.io import ScenarioError
+from wfm.roster import Progress, SolveSettings
+from wfm.roster.io import ScenarioError, scenario_from_dict
+from wfm.roster.reroster import re_roster
 from wfm.roster.validate import validate_roster
 from wfm_api.db import JobRow, RosterRow, SiteRow, make_engine, session_factory, utc_now
 from wfm_api.schemas import AbsenceRequest, RosterJobRequest
-from wfm_api.services import (
-    ServiceError,
-    absence_scenario,
-    changes_between,
-    roster_payload,
-    solve_roster_job,
-)
+from wfm_api.services import ServiceError, roster_frame, roster_payload, solve_roster_job
 from wfm_api.settings import Settings
 
 log = logging.getLogger("wfm_api.jobs")
@@ -199,13 +194,20 @@ def run_job(database_url: str, job_id: str, claim: str, solver_workers: int | No
                 absence = AbsenceRequest.model_validate(job.request["absence"])
                 original = session.get(RosterRow, job.request["roster_id"])
                 based_on = original.id
-                scenario = absence_scenario(original.scenario, original.shifts, absence)
+                before = roster_frame(original.shifts)
                 settings = SolveSettings(time_limit_s=absence.time_limit_s, num_workers=solver_workers)
-                result = solve_roster(scenario, settings, progress)
+                scenario, result, changes = re_roster(
+                    scenario_from_dict(original.scenario),
+                    before,
+                    absence.employee_id,
+                    absence.dates,
+                    settings,
+                    progress,
+                )
                 violations = validate_roster(scenario, result.roster)
         payload = roster_payload(scenario, result, violations)
         if based_on is not None:
-            payload["summary"]["changes"] = changes_between(original.shifts, result.roster)
+            payload["summary"]["changes"] = changes.to_dict("records")
         with factory.begin() as session:
             done = session.execute(
                 sa.update(JobRow).where(mine).values(status="succeeded", finished_at=utc_now(), claim=None)

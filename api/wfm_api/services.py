@@ -20,7 +20,7 @@ from wfm.roster import Progress, RosterResult, Scenario, SolveSettings, solve_ro
 from wfm.roster.io import scenario_from_dict, summary_of
 from wfm.roster.validate import Violation, validate_roster
 from wfm_api.db import EmployeeRow, HistoryRow, ShiftTemplateRow, SiteRow
-from wfm_api.schemas import AbsenceRequest, RosterJobRequest, SiteConfig
+from wfm_api.schemas import RosterJobRequest, SiteConfig
 
 
 class ServiceError(ValueError):
@@ -139,50 +139,6 @@ def solve_roster_job(
         plan = plan_from_dict(data, Path(folder))
         result = run_plan(plan, settings=settings, progress=progress, simulate=False)
     return result.scenario, result.roster, result.violations
-
-
-def absence_scenario(stored_scenario: dict, shifts: list[dict], absence: AbsenceRequest) -> Scenario:
-    """The roster's scenario with the absence as days off and the roster as the published one to keep."""
-    data = json.loads(json.dumps(stored_scenario))  # a copy: the stored one stays as it is
-    employees = data["employees"]
-    match = next((e for e in employees if e["id"] == absence.employee_id), None)
-    if match is None:
-        raise ServiceError(f"employee_id: {absence.employee_id!r} is not in this roster")
-    first = dt.date.fromisoformat(data["start_date"])
-    outside = [d for d in absence.dates if not 0 <= (d - first).days < data["days"]]
-    if outside:
-        raise ServiceError(f"dates: {outside[0]} is outside the roster ({first}, {data['days']} days)")
-    match["days_off"] = sorted({*match.get("days_off", []), *(d.isoformat() for d in absence.dates)})
-    data["published"] = [
-        {
-            "employee_id": s["employee_id"],
-            "date": s["date"],
-            "template": s["template"],
-            "start": s["start"][11:16],
-            "skill": s["skill"] or None,
-        }
-        for s in shifts
-    ]
-    return scenario_from_dict(data)
-
-
-def changes_between(before: list[dict], after: pd.DataFrame) -> list[dict]:
-    """Employee-days whose shift differs between two rosters (added, removed or moved)."""
-    old = {(s["employee_id"], s["date"]): (s["start"], s["end"], s["skill"]) for s in before}
-    new = {(r.employee_id, r.date): (r.start, r.end, r.skill) for r in after.itertuples()}
-    changes = []
-    for key in sorted(old.keys() | new.keys()):
-        if old.get(key) != new.get(key):
-            was, now = old.get(key), new.get(key)
-            changes.append(
-                {
-                    "employee_id": key[0],
-                    "date": key[1],
-                    "before": f"{was[0][11:]}-{was[1][11:]} {was[2]}".strip() if was else "rest",
-                    "after": f"{now[0][11:]}-{now[1][11:]} {now[2]}".strip() if now else "rest",
-                }
-            )
-    return changes
 
 
 def roster_payload(scenario: Scenario, result: RosterResult, violations: list[Violation]) -> dict:

@@ -513,7 +513,6 @@ def serve(
 ) -> None:
     """Run the HTTP API (database from WFM_DATABASE_URL, default SQLite wfm.db; docs at /docs)."""
     import uvicorn
-
     from wfm_api.main import create_app
 
     uvicorn.run(create_app(), host=host, port=port)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 
 from wfm.plan.export import write_roster_xlsx
 from wfm.roster.io import ScenarioError, scenario_from_dict
+from wfm.roster.reroster import with_absence
 from wfm.roster.validate import validate_roster
 from wfm_api.db import JobRow, RosterRow, SiteRow, utc_now
 from wfm_api.deps import SessionDep, SiteDep
@@ -193,8 +194,10 @@ def lock_roster(site: SiteDep, session: SessionDep, roster_id: str) -> RosterSum
 def re_roster(site: SiteDep, session: SessionDep, roster_id: str, body: AbsenceRequest, request: Request) -> JobOut:
     """Queue a re-roster after an absence: a new draft that changes as few shifts as it can."""
     roster = _transition(session, site, roster_id, "published", "re-rostered")
-    if not any(e["id"] == body.employee_id for e in roster.scenario["employees"]):
-        raise HTTPException(422, f"employee_id: {body.employee_id!r} is not in roster {roster_id!r}")
+    try:  # fail fast on an unknown employee or dates outside the roster
+        with_absence(scenario_from_dict(roster.scenario), roster_frame(roster.shifts), body.employee_id, body.dates)
+    except ScenarioError as exc:
+        raise HTTPException(422, str(exc)) from None
     payload = {"roster_id": roster.id, "absence": body.model_dump(mode="json")}
     return _queue(session, site, "re_roster", payload)
 
