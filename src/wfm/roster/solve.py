@@ -227,7 +227,8 @@ def solve_roster(
     """Solve a scenario. Coverage is soft; hard rules that clash are explained and relaxed as little as possible.
 
     Without a hint, a greedy roster (``wfm.roster.greedy``) is completed by CP-SAT with its assignments fixed,
-    so a first roster exists within seconds even for large scenarios. Plain CP-SAT, hinted with it, then runs
+    so a first roster exists within seconds even for large scenarios; with a hint (a previous roster, as when
+    re-rostering), that roster is the first solution wherever it can be kept. Plain CP-SAT, hinted with it, then runs
     for ``lns_start_share`` of the time limit; if it has no proof of optimality by then, large neighbourhood
     search (``wfm.roster.lns``) improves the best roster for the rest of the time.
     """
@@ -237,27 +238,32 @@ def solve_roster(
     conflicts, skip = precheck(scenario)
     built = RosterModel(scenario, skip=skip)
     callback = _ProgressCallback(progress)
-    greedy_solver = None
-    if settings.hint is not None:
-        _add_hint(built, settings.hint)
-    elif settings.greedy_start:
-        greedy_solver = _greedy_start(built, settings, deadline, callback)
+    start_solver = None
+    if settings.hint is not None and not settings.hint.empty:
+        # A previous roster (re-rostering): kept as it is where still possible, as the first solution.
+        values = _hint_values(built, settings.hint)
+        start_solver = _fixed_start(built, settings, deadline, callback, values)
+        if start_solver is None:  # it cannot be kept whole: let CP-SAT start from it
+            built.model.proto.solution_hint.vars.extend(i for i, _ in values)
+            built.model.proto.solution_hint.values.extend(v for _, v in values)
+    elif settings.greedy_start and (values := _greedy_values(built)) is not None:
+        start_solver = _fixed_start(built, settings, deadline, callback, values)
     straight_to_lns = (
-        greedy_solver is not None and settings.lns and len(built.model.proto.variables) > settings.plain_max_variables
+        start_solver is not None and settings.lns and len(built.model.proto.variables) > settings.plain_max_variables
     )
     if straight_to_lns:  # plain CP-SAT's presolve alone would eat the time: no bound from it either
-        solver, status, bound = greedy_solver, cp_model.UNKNOWN, None
+        solver, status, bound = start_solver, cp_model.UNKNOWN, None
     else:
         first_phase = started + settings.time_limit_s * (settings.lns_start_share if settings.lns else 1.0)
         solver = _solver(settings, first_phase - time.perf_counter())
         status = solver.Solve(built.model, callback)
         bound = solver.BestObjectiveBound() if status != cp_model.INFEASIBLE else None
-    greedy_better = greedy_solver is not None and (
+    start_better = start_solver is not None and (
         status == cp_model.UNKNOWN
-        or (status == cp_model.FEASIBLE and greedy_solver.ObjectiveValue() < solver.ObjectiveValue())
+        or (status == cp_model.FEASIBLE and start_solver.ObjectiveValue() < solver.ObjectiveValue())
     )
-    if greedy_better:
-        solver, status = greedy_solver, cp_model.FEASIBLE
+    if start_better:
+        solver, status = start_solver, cp_model.FEASIBLE
     elif settings.lns and status == cp_model.UNKNOWN and deadline - time.perf_counter() > 1.0:
         solver = _solver(settings, deadline - time.perf_counter())  # no roster yet: keep searching plainly
         status = solver.Solve(built.model, callback)
@@ -276,7 +282,7 @@ def solve_roster(
         solver = _solver(settings, max(1.0, deadline - time.perf_counter()))
         status = solver.Solve(built.model, callback)
         bound = solver.BestObjectiveBound()
-    status_name = "FEASIBLE" if solver is greedy_solver else solver.StatusName(status)
+    status_name = "FEASIBLE" if solver is start_solver else solver.StatusName(status)
     found_roster = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
     objective = solver.ObjectiveValue() if found_roster else None
     lns_stats = None
@@ -320,14 +326,15 @@ def _fixed_solve(built: RosterModel, settings: SolveSettings, values: list[tuple
     return solver, status
 
 
-def _greedy_start(
-    built: RosterModel, settings: SolveSettings, deadline: float, callback: _ProgressCallback
+def _fixed_start(
+    built: RosterModel,
+    settings: SolveSettings,
+    deadline: float,
+    callback: _ProgressCallback,
+    values: list[tuple[int, int]],
 ) -> cp_model.CpSolver | None:
-    """The greedy roster completed by CP-SAT, reported as the first solution and left as the hint."""
-    chosen = greedy_assignments(built)
-    if chosen is None:
-        return None
-    values = [(var.Index(), int(key in chosen)) for key, var in built.x.items()]
+    """A roster with the given assignments fixed, completed by CP-SAT (breaks, counts), reported as the first
+    solution and left as the hint of the later phases; None if those assignments cannot be completed."""
     solver, status = _fixed_solve(built, settings, values, max(1.0, (deadline - time.perf_counter()) / 2))
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
@@ -336,6 +343,14 @@ def _greedy_start(
     built.model.proto.solution_hint.vars.extend(range(len(solution)))
     built.model.proto.solution_hint.values.extend(solution)
     return solver
+
+
+def _greedy_values(built: RosterModel) -> list[tuple[int, int]] | None:
+    """Assignment values of the greedy roster (``wfm.roster.greedy``), or None if it gives up."""
+    chosen = greedy_assignments(built)
+    if chosen is None:
+        return None
+    return [(var.Index(), int(key in chosen)) for key, var in built.x.items()]
 
 
 def _neighbourhood_search(
@@ -360,10 +375,9 @@ def _neighbourhood_search(
     return holder, objective, stats
 
 
-def _add_hint(built: RosterModel, hint: pd.DataFrame | None) -> None:
-    """Hint the solver with a previous roster (rows as in roster.csv)."""
-    if hint is None or hint.empty:
-        return
+def _hint_values(built: RosterModel, hint: pd.DataFrame) -> list[tuple[int, int]]:
+    """Assignment values of a previous roster (rows as in roster.csv); its shifts that no longer exist as
+    options (e.g. on a new day off) are left out."""
     index = {emp.id: e for e, emp in enumerate(built.scenario.employees)}
     wanted = set()
     for row in hint.itertuples():
@@ -373,9 +387,11 @@ def _add_hint(built: RosterModel, hint: pd.DataFrame | None) -> None:
             continue
         start = pd.Timestamp(row.start).time()
         wanted.add((e, day, str(row.template), start, str(row.skill) if row.skill else NO_SKILL))
-    for (e, day), entries in built.by_employee_day.items():
-        for var, option, skill in entries:
-            built.model.AddHint(var, (e, day, option.template, option.start_time(), skill) in wanted)
+    return [
+        (var.Index(), int((e, day, option.template, option.start_time(), skill) in wanted))
+        for (e, day), entries in built.by_employee_day.items()
+        for var, option, skill in entries
+    ]
 
 
 def extract_roster(built: RosterModel, solver: cp_model.CpSolver) -> pd.DataFrame:
