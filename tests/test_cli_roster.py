@@ -23,7 +23,7 @@ def test_roster_then_validate_on_the_example(tmp_path):
     )
     assert result.exit_code == 0, result.output
     roster = pd.read_csv(out / "roster.csv")
-    assert list(roster.columns)[:8] == [
+    assert list(roster.columns)[:9] == [
         "employee_id",
         "date",
         "start",
@@ -31,6 +31,7 @@ def test_roster_then_validate_on_the_example(tmp_path):
         "skill",
         "role",
         "breaks",
+        "activities",
         "paid_minutes",
     ]
     coverage = pd.read_csv(out / "coverage.csv")

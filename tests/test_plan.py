@@ -63,8 +63,8 @@ def test_week_plan_files_are_consistent_and_legal(week_plan) -> None:
         "coverage.csv", "kpis.csv", "report.html", "roster.csv", "roster.xlsx", "scenario.json", "summary.json",
     ]
     roster = read_roster_csv(out / "roster.csv")
-    assert list(roster.columns[:8]) == ["employee_id", "date", "start", "end", "skill", "role", "breaks",
-                                        "paid_minutes"]
+    assert list(roster.columns[:9]) == ["employee_id", "date", "start", "end", "skill", "role", "breaks",
+                                        "activities", "paid_minutes"]
     assert len(roster) > 0
     # The independent validator on the written roster (template column comes from the effective scenario).
     assert validate_roster(result.scenario, result.roster.roster) == []
@@ -93,6 +93,19 @@ def test_business_rules_hold(week_plan) -> None:
         pinned = [(e.id, d.isoformat()) for e in employees.values() for d in e.pinned_rest_days]
         worked = set(zip(roster["employee_id"], roster["date"], strict=True))
         assert pinned and not worked & set(pinned)
+        # Each area (team) has its own leader on duty whenever its staff are: counted from the roster rows.
+        on_duty: dict[tuple[str, str], Counter] = {}
+        for row in roster.itertuples():
+            person = employees[row.employee_id]
+            t, end = dt.datetime.fromisoformat(row.start), dt.datetime.fromisoformat(row.end)
+            while t < end:
+                on_duty.setdefault((person.team, t.isoformat()), Counter())[person.roles[0]] += 1
+                t += dt.timedelta(minutes=30)
+        unled = sum(1 for counts in on_duty.values() if counts["agent"] and not counts["shift_leader"])
+        staffed = sum(1 for counts in on_duty.values() if counts["agent"])
+        assert {team for team, _ in on_duty} == {"front_hall", "therapy"}
+        reported = result.roster.breakdown.get("leader_missing", 0) / result.scenario.weights.leader_missing
+        assert unled <= reported and unled <= 0.1 * staffed, (unled, reported, staffed)
         therapists = result.staffing[result.staffing["skill"] == "therapist"]
         assert therapists["required"].max() <= 10  # the rooms
         # Opening hours differ by date: nothing is required when the spa is closed.

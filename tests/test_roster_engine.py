@@ -309,3 +309,53 @@ def test_validator_catches_sequence_rules_on_a_hand_made_roster():
         "min_consecutive_rest_days",
         "max_weekends",
     } <= rules
+
+
+def test_off_queue_activities_are_placed_in_shifts_and_taken_off_coverage():
+    """A Monday team meeting and a Wednesday training block: every inbound shift that can hold them gets them,
+    the validator agrees, and coverage counts people in them as off the queue."""
+    from wfm.roster.domain import Activity
+    from wfm.roster.solve import coverage_of
+
+    scenario = call_centre_scenario(agents=12, days=7, seed=5, leaders=False, outbound=False)  # starts Monday
+    scenario.activities = [
+        Activity(id="meeting", length_min=30, earliest_start=dt.time(7, 0), latest_end=dt.time(10, 0),
+                 weekdays=[0], skills=["inbound"]),
+        Activity(id="training", length_min=60, earliest_start=dt.time(14, 0), latest_end=dt.time(18, 0),
+                 weekdays=[2], skills=["inbound"]),
+    ]
+    result = solve_roster(scenario, FAST)
+    roster = result.roster
+    assert validate_roster(scenario, roster) == []
+    monday = roster[roster["date"] == scenario.start_date.isoformat()]
+    early = monday[monday["start"].str[11:16] <= "08:00"]  # breaks start 2 h in: 30 min before 10:00 stays free
+    assert len(early) and early["activities"].str.startswith("meeting").all()
+    wednesday = roster[roster["date"] == (scenario.start_date + dt.timedelta(days=2)).isoformat()]
+    assert wednesday["activities"].str.contains("training").any()
+    assert not roster[~roster["date"].isin([monday["date"].iloc[0], wednesday["date"].iloc[0]])]["activities"].any()
+    # Coverage recounted by hand: on shift, not on break, not in an activity.
+    people_in = Counter()
+    for row in roster.itertuples():
+        for entry in filter(None, row.activities.split(";")):
+            _, span = entry.split()
+            first, last = (dt.datetime.combine(dt.date.fromisoformat(row.date), dt.time.fromisoformat(x))
+                           for x in span.split("-"))
+            while first < last:
+                people_in[first.isoformat(timespec="minutes")] += 1
+                first += dt.timedelta(minutes=30)
+    plain = coverage_of(scenario.model_copy(update={"activities": []}), roster.assign(activities=""))
+    counted = coverage_of(scenario, roster)
+    difference = (plain["scheduled"] - counted["scheduled"]).to_numpy()
+    assert list(difference) == [people_in.get(t, 0) for t in counted["interval_start"]]
+    assert sum(people_in.values()) > 0
+    # The validator catches a missing meeting and a meeting moved onto the break.
+    broken = roster.copy()
+    first_early = early.index[0]
+    broken.loc[first_early, "activities"] = ""
+    assert any(v.rule == "activities" for v in validate_roster(scenario, broken))
+    with_break = roster[roster["breaks"] != ""].index.intersection(early.index)[0]
+    broken = roster.copy()
+    broken.loc[with_break, "activities"] = f"meeting {roster.loc[with_break, 'breaks'].split('-')[0]}-" + (
+        (dt.datetime.strptime(roster.loc[with_break, "breaks"].split("-")[0], "%H:%M")
+         + dt.timedelta(minutes=30)).strftime("%H:%M"))
+    assert any(v.rule == "activities" for v in validate_roster(scenario, broken))

@@ -44,3 +44,11 @@ def get_site(site_id: SiteId, session: SessionDep, caller: CallerDep) -> SiteRow
 
 
 SiteDep = Annotated[SiteRow, Depends(get_site)]
+
+
+def owned(session: Session, table: type, row_id: str, site: SiteRow, what: str):
+    """A row of ``table`` that belongs to ``site``, or 404 naming it."""
+    row = session.get(table, row_id)
+    if row is None or row.site_id != site.id:
+        raise HTTPException(404, f"{what} {row_id!r} not found")
+    return row

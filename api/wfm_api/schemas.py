@@ -220,6 +220,7 @@ class RosterShift(_Body):
     skill: str = ""
     role: str = ""
     breaks: str = Field("", description="Breaks as HH:MM-HH:MM, several separated by ';'.")
+    activities: str = Field("", description="Off-queue activities as 'id HH:MM-HH:MM', separated by ';'.")
     paid_minutes: int = Field(ge=0, le=1440)
     template: str
 

@@ -18,6 +18,7 @@ from wfm.forecast import History, history_from_frame
 from wfm.plan.pipeline import plan_from_dict, run_plan
 from wfm.roster import Progress, RosterResult, Scenario, SolveSettings, solve_roster
 from wfm.roster.io import scenario_from_dict, summary_of
+from wfm.roster.solve import ROSTER_COLUMNS
 from wfm.roster.validate import Violation, validate_roster
 from wfm_api.db import EmployeeRow, HistoryRow, ShiftTemplateRow, SiteRow
 from wfm_api.schemas import RosterJobRequest, SiteConfig
@@ -83,8 +84,7 @@ def roster_frame(shifts: list[dict]) -> pd.DataFrame:
             if isinstance(value, dt.date):
                 row[key] = value.isoformat(timespec="minutes") if isinstance(value, dt.datetime) else value.isoformat()
         rows.append(row)
-    columns = ["employee_id", "date", "start", "end", "skill", "role", "breaks", "paid_minutes", "template"]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=ROSTER_COLUMNS)
 
 
 def violations_json(violations: list[Violation]) -> list[dict]:

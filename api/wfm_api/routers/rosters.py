@@ -14,7 +14,7 @@ from wfm.roster.io import ScenarioError, scenario_from_dict
 from wfm.roster.reroster import with_absence
 from wfm.roster.validate import validate_roster
 from wfm_api.db import JobRow, RosterRow, SiteRow, utc_now
-from wfm_api.deps import SessionDep, SiteDep
+from wfm_api.deps import SessionDep, SiteDep, owned
 from wfm_api.jobs import new_id
 from wfm_api.schemas import (
     AbsenceRequest,
@@ -51,10 +51,7 @@ def create_roster_job(site: SiteDep, session: SessionDep, body: RosterJobRequest
 
 
 def _job(session: SessionDep, site: SiteRow, job_id: str) -> JobRow:
-    job = session.get(JobRow, job_id)
-    if job is None or job.site_id != site.id:
-        raise HTTPException(404, f"job {job_id!r} not found")
-    return job
+    return owned(session, JobRow, job_id, site, "job")
 
 
 @router.get("/roster-jobs", response_model=list[JobOut], tags=["roster jobs"])
@@ -93,10 +90,7 @@ def cancel_job(site: SiteDep, session: SessionDep, job_id: str, request: Request
 
 
 def _roster(session: SessionDep, site: SiteRow, roster_id: str) -> RosterRow:
-    roster = session.get(RosterRow, roster_id)
-    if roster is None or roster.site_id != site.id:
-        raise HTTPException(404, f"roster {roster_id!r} not found")
-    return roster
+    return owned(session, RosterRow, roster_id, site, "roster")
 
 
 @router.get("/rosters", response_model=list[RosterSummary], tags=["rosters"])

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, HTTPException, Path, Response, UploadFile, 
 from wfm.forecast import ForecastInputError, forecast_demand
 from wfm.roster.domain import Employee, ShiftTemplate, TimeOff
 from wfm_api.db import EmployeeRow, ForecastRow, HistoryRow, ShiftTemplateRow, SiteRow
-from wfm_api.deps import CallerDep, SessionDep, SiteDep, SiteId
+from wfm_api.deps import CallerDep, SessionDep, SiteDep, SiteId, owned
 from wfm_api.schemas import (
     ForecastOut,
     ForecastRequest,
@@ -272,7 +272,4 @@ def create_forecast(site: SiteDep, session: SessionDep, request: ForecastRequest
 
 @router.get("/{site_id}/forecasts/{forecast_id}", response_model=ForecastOut, tags=["forecasts"])
 def get_forecast(site: SiteDep, session: SessionDep, forecast_id: str) -> ForecastOut:
-    row = session.get(ForecastRow, forecast_id)
-    if row is None or row.site_id != site.id:
-        raise HTTPException(404, f"forecast {forecast_id!r} not found")
-    return ForecastOut.model_validate(row, from_attributes=True)
+    return ForecastOut.model_validate(owned(session, ForecastRow, forecast_id, site, "forecast"), from_attributes=True)

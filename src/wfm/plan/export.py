@@ -29,6 +29,8 @@ def roster_grid(scenario: Scenario, roster: pd.DataFrame) -> dict[str, pd.DataFr
         text = f"{start:%H:%M}-{end:%H:%M} {row.skill}".strip()
         if row.breaks:
             text += f" (break {row.breaks})"
+        if row.activities:
+            text += f" ({row.activities})"
         cells[row.employee_id, row.date] = text
     weeks: dict[str, pd.DataFrame] = {}
     dates = scenario.dates

@@ -71,17 +71,22 @@ def timeline_figure(result: PlanResult) -> go.Figure:
         figure.add_bar(
             base=starts, x=(ends - starts).dt.total_seconds() * 1000, y=rows["employee_id"].map(names),
             orientation="h", name=f"shift: {skill or 'no skill'}",
-            hovertext=rows["start"].str[11:] + "-" + rows["end"].str[11:] + " " + rows["breaks"].fillna(""),
+            hovertext=rows["start"].str[11:] + "-" + rows["end"].str[11:] + " " + rows["breaks"].fillna("")
+            + " " + rows["activities"].fillna(""),
         )
-    breaks = []
+    blocks: dict[str, list] = {"break": [], "activity": []}
     for row in roster.itertuples():
         start = dt.datetime.fromisoformat(row.start)
         for span in filter(None, str(row.breaks or "").split(";")):
-            breaks.append((names[row.employee_id], *break_span(span, start)))
-    if breaks:
-        frame = pd.DataFrame(breaks, columns=["employee", "start", "end"])
-        figure.add_bar(base=frame["start"], x=(frame["end"] - frame["start"]).dt.total_seconds() * 1000,
-                       y=frame["employee"], orientation="h", name="break", marker_color="#222")
+            blocks["break"].append((names[row.employee_id], *break_span(span, start)))
+        for entry in filter(None, str(row.activities or "").split(";")):
+            blocks["activity"].append((names[row.employee_id], *break_span(entry.split()[-1], start)))
+    for name, colour in (("break", "#222"), ("activity", "#e69f00")):
+        if blocks[name]:
+            frame = pd.DataFrame(blocks[name], columns=["employee", "start", "end"])
+            figure.add_bar(base=frame["start"], x=(frame["end"] - frame["start"]).dt.total_seconds() * 1000,
+                           y=frame["employee"], orientation="h", name=f"{name} (off the queue)" if name != "break"
+                           else name, marker_color=colour)
     figure.update_layout(title="Roster per employee (gaps are rest days)", barmode="overlay", xaxis_type="date",
                          height=max(400, 18 * len(names) + 120), yaxis={"autorange": "reversed"})
     return figure

@@ -59,6 +59,13 @@ def call_centre_plan() -> dict:
             *_staff("L", 12, "Shift leader", skills=["inbound"], roles=["shift_leader"], rules=full, hourly_cost=36.0),
             *_staff("S", 9, "Supervisor", roles=["supervisor"], rules=full, hourly_cost=42.0),
         ],
+        # Non-phone time the documents name: a morning team meeting and a weekly training block, off the queue.
+        "activities": [
+            {"id": "meeting", "length_min": 30, "earliest_start": "07:30", "latest_end": "09:30",
+             "skills": ["inbound"]},
+            {"id": "training", "length_min": 60, "earliest_start": "14:00", "latest_end": "17:00",
+             "weekdays": [2], "skills": ["inbound"]},
+        ],
         "sources": {"calls": {"history": "history_call_centre.csv.gz", "events": "events_call_centre.csv"}},
         "demand": [
             {"skill": "inbound", "method": "erlang_a", "source": "calls", "patience_s": 60,
@@ -74,11 +81,19 @@ def spa_plan() -> dict:
         date = START + dt.timedelta(days=d)
         close = "00:00" if date.weekday() >= 4 else "23:00"  # Friday to Sunday open an hour longer
         opening[str(date)] = ["10:00", close]
-    therapists = _staff("T", 16, "Therapist", skills=["therapist"], hourly_cost=40.0)
-    hall = _staff("H", 9, "Front hall attendant", skills=["front_hall"], hourly_cost=24.0)
-    male = _staff("M", 4, "Locker attendant (men)", skills=["locker_male"], gender="M", hourly_cost=22.0)
-    female = _staff("F", 4, "Locker attendant (women)", skills=["locker_female"], gender="F", hourly_cost=22.0)
-    leaders = _staff("AL", 3, "Area leader", skills=["front_hall"], roles=["shift_leader"], hourly_cost=32.0)
+    # Two areas with their own leaders: the front hall (hall and locker attendants) and the therapy rooms.
+    hall_area, therapy = {"team": "front_hall"}, {"team": "therapy"}
+    therapists = _staff("T", 16, "Therapist", skills=["therapist"], hourly_cost=40.0, **therapy)
+    hall = _staff("H", 9, "Front hall attendant", skills=["front_hall"], hourly_cost=24.0, **hall_area)
+    male = _staff("M", 4, "Locker attendant (men)", skills=["locker_male"], gender="M", hourly_cost=22.0, **hall_area)
+    female = _staff(
+        "F", 4, "Locker attendant (women)", skills=["locker_female"], gender="F", hourly_cost=22.0, **hall_area
+    )
+    leaders = [
+        *_staff("AL", 4, "Front hall leader", skills=["front_hall"], roles=["shift_leader"], hourly_cost=32.0,
+                **hall_area),
+        *_staff("TL", 4, "Therapy leader", skills=["therapist"], roles=["shift_leader"], hourly_cost=44.0, **therapy),
+    ]
     for i, person in enumerate([*therapists, *hall]):
         if i % 5 == 0:  # rest days the area leader has fixed
             person["pinned_rest_days"] = [str(START + dt.timedelta(days=(i % 7) + 7 * w)) for w in range(4)]
@@ -88,7 +103,7 @@ def spa_plan() -> dict:
         "days": 28,
         "preset": "cn",
         "rules": {"handover_min": 10},
-        "roles": {"leader_whenever_on_duty": True, "agent_role": "agent"},
+        "roles": {"leader_whenever_on_duty": True, "leader_per_team": True, "agent_role": "agent"},
         "templates": [
             {"id": "day", "earliest_start": "09:30", "latest_start": "11:00", "length_min": 540},
             {"id": "mid", "earliest_start": "12:00", "latest_start": "14:00", "length_min": 540},

@@ -1,6 +1,7 @@
 """Roster engine: a CP-SAT model assigns named employees to shifts and rest days against demand."""
 
 from wfm.roster.domain import (
+    Activity,
     BreakRule,
     Employee,
     IntervalRequirement,
@@ -17,6 +18,7 @@ from wfm.roster.domain import (
 from wfm.roster.solve import Conflict, Progress, RosterResult, SolveSettings, solve_roster
 
 __all__ = [
+    "Activity",
     "BreakRule",
     "Conflict",
     "Employee",

@@ -189,6 +189,10 @@ class RoleRules(_Model):
 
     leader_role: str = "shift_leader"
     leader_whenever_on_duty: bool = False
+    leader_per_team: bool = Field(
+        False, description="With leader_whenever_on_duty: a leader of the same team (area) whenever a member of a "
+        "team is on duty; people without a team are not counted.",
+    )
     supervisor_role: str = "supervisor"
     agents_per_supervisor: int | None = Field(None, gt=0)
     agent_role: str = "agent"
@@ -234,6 +238,35 @@ class Site(_Model):
         return value
 
 
+class Activity(_Model):
+    """An off-queue activity inside shifts: team meeting, training, coaching. Paid, away from the queue.
+
+    On matching dates, every shift worked on one of ``skills`` that can hold the block gets it: ``length_min``
+    inside both the shift and the window ``earliest_start``-``latest_end``, clear of the shift's meal-break window
+    (so it never clashes with the break). The solver places the blocks against intraday need, like breaks.
+    """
+
+    id: str
+    length_min: int = Field(gt=0, le=600)
+    earliest_start: dt.time
+    latest_end: dt.time
+    weekdays: list[int] | None = Field(None, description="0 = Monday; default every day (with ``dates``: either).")
+    dates: list[dt.date] | None = None
+    skills: list[str] | None = Field(None, description="Shifts on these skills hold it; default any.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Activity:
+        if minutes_of(self.latest_end) - minutes_of(self.earliest_start) < self.length_min:
+            raise ValueError(f"activity {self.id!r}: the window is shorter than length_min")
+        return self
+
+    def on(self, date: dt.date) -> bool:
+        """Whether the activity takes place on ``date``."""
+        if self.weekdays is None and self.dates is None:
+            return True
+        return (self.weekdays is not None and date.weekday() in self.weekdays) or date in (self.dates or [])
+
+
 class PublishedShift(_Model):
     """A shift of the published roster (for re-rostering with few changes)."""
 
@@ -258,6 +291,7 @@ class Scenario(_Model):
     employees: list[Employee]
     requirements: list[IntervalRequirement] = Field(default_factory=list)
     shift_demand: list[ShiftDemand] = Field(default_factory=list)
+    activities: list[Activity] = Field(default_factory=list)
     published: list[PublishedShift] = Field(default_factory=list)
 
     @property
@@ -282,6 +316,10 @@ class Scenario(_Model):
             for request in employee.requests:
                 if request.template is not None and request.template not in known:
                     raise ValueError(f"employees[{employee.id}].requests: unknown template {request.template!r}")
+        activity_ids = [a.id for a in self.activities]
+        if len(set(activity_ids)) < len(activity_ids):
+            duplicated = sorted({a for a in activity_ids if activity_ids.count(a) > 1})
+            raise ValueError(f"activities: duplicated id(s) {duplicated}")
         for demand in self.shift_demand:
             if demand.template not in known:
                 raise ValueError(f"shift_demand: unknown template {demand.template!r} on {demand.date}")

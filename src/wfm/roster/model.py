@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from wfm.roster.domain import Employee, RuleSet, Scenario
+from wfm.roster.domain import Activity, Employee, RuleSet, Scenario
 from wfm.roster.options import ShiftOption, expand_options, requirement_by_interval
 from wfm.roster.presets import PRESETS
 
@@ -49,6 +49,11 @@ class ObjectiveTerms:
 
     def breakdown(self, solver: cp_model.CpSolver) -> dict[str, int]:
         return {name: int(sum(coef * solver.Value(expr) for expr, coef in items)) for name, items in self.terms.items()}
+
+
+def activity_applies(activity: Activity, skill: str) -> bool:
+    """Whether shifts worked on ``skill`` hold ``activity``."""
+    return activity.skills is None or skill in activity.skills
 
 
 def site_rules(scenario: Scenario) -> RuleSet:
@@ -95,6 +100,8 @@ class RosterModel:
         self.by_option: dict[int, list[tuple[cp_model.IntVar, int, str]]] = defaultdict(list)
         self.work: dict[tuple[int, int], cp_model.IntVar] = {}
         self.break_counts: dict[tuple[int, str], dict[int, cp_model.IntVar]] = {}
+        self.activity_counts: dict[tuple[int, str, str], dict[int, cp_model.IntVar]] = {}
+        self.activities = {a.id: a for a in scenario.activities}
         self.templates = {t.id: t for t in scenario.templates}
         self.dates = scenario.dates
         self.date_index = {date: i for i, date in enumerate(self.dates)}
@@ -378,6 +385,15 @@ class RosterModel:
                             on_break[t, skill].append(starts[b])
                     self.model.add(sum(starts.values()) == count)
                     self.break_counts[option.index, skill] = starts
+                for block in option.activities:
+                    if not activity_applies(self.activities[block.activity], skill):
+                        continue
+                    starts = {b: self.model.new_int_var(0, len(people), "") for b in block.starts}
+                    for b, var in starts.items():
+                        for t in range(b, b + block.n_intervals):
+                            on_break[t, skill].append(var)  # off the queue like a break
+                    self.model.add(sum(starts.values()) == count)
+                    self.activity_counts[option.index, skill, block.activity] = starts
         steps = weights.under_coverage_steps
         self.coverage_vars: dict[tuple[int, str], tuple] = {}
         for (t, skill), (required, maximum) in sorted(wanted.items()):
@@ -414,12 +430,16 @@ class RosterModel:
             self.objective.add("shift_demand_under", short, demand.weight_under)
             self.objective.add("shift_demand_over", extra, demand.weight_over)
 
-    def _role_on_duty(self, role: str) -> tuple[dict[int, list], int]:
-        """Per interval, the head counts of ``role`` members per shift option covering it; and the member count.
+    def _role_on_duty(self, role: str, team: str | None = None) -> tuple[dict[int, list], int]:
+        """Per interval, the head counts of ``role`` members (of ``team``, if given) per shift option covering
+        it; and the member count.
 
         One count variable per option keeps each interval's constraint short (a sum over options, not people).
         """
-        members = {e for e, emp in enumerate(self.scenario.employees) if role in emp.roles}
+        members = {
+            e for e, emp in enumerate(self.scenario.employees)
+            if role in emp.roles and (team is None or emp.team == team)
+        }
         per_interval: dict[int, list] = defaultdict(list)
         for option in self.options:
             people = [v for v, e, _ in self.by_option[option.index] if e in members]
@@ -438,13 +458,18 @@ class RosterModel:
             return
         agents, agent_count = self._role_on_duty(roles.agent_role)
         if roles.leader_whenever_on_duty:
-            leaders, _ = self._role_on_duty(roles.leader_role)
-            for t, people in agents.items():
-                anyone = self.model.new_bool_var("")
-                self.model.add(sum(people) <= agent_count * anyone)
-                missing = self.model.new_bool_var("")
-                self.model.add(sum(leaders.get(t, [])) + missing >= anyone)
-                self.objective.add("leader_missing", missing, weights.leader_missing)
+            teams = sorted({e.team for e in self.scenario.employees if e.team}) if roles.leader_per_team else [None]
+            for team in teams:
+                team_agents, team_count = (agents, agent_count) if team is None else self._role_on_duty(
+                    roles.agent_role, team
+                )
+                leaders, _ = self._role_on_duty(roles.leader_role, team)
+                for t, people in team_agents.items():
+                    anyone = self.model.new_bool_var("")
+                    self.model.add(sum(people) <= team_count * anyone)
+                    missing = self.model.new_bool_var("")
+                    self.model.add(sum(leaders.get(t, [])) + missing >= anyone)
+                    self.objective.add("leader_missing", missing, weights.leader_missing)
         if roles.agents_per_supervisor is not None:
             supervisors, _ = self._role_on_duty(roles.supervisor_role)
             for t, people in agents.items():

@@ -3,16 +3,26 @@
 Times are minutes from midnight of the first date of the horizon; interval ``t`` covers
 ``[t * interval_min, (t + 1) * interval_min)``. An option covers the intervals between its start and end;
 its break (if any) may start at any grid point of ``break_starts`` (interval indices) and lasts
-``break_intervals`` intervals.
+``break_intervals`` intervals. Off-queue activities (``ActivityBlock``) are placed the same way, outside the
+break window.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from wfm.roster.domain import BreakRule, Employee, RuleSet, Scenario, ShiftTemplate, minutes_of
+from wfm.roster.domain import Activity, BreakRule, Employee, RuleSet, Scenario, ShiftTemplate, minutes_of
+
+
+@dataclass(frozen=True)
+class ActivityBlock:
+    """An activity a shift option holds: its possible start intervals and its length in intervals."""
+
+    activity: str
+    starts: tuple[int, ...]
+    n_intervals: int
 
 
 @dataclass(frozen=True)
@@ -29,6 +39,7 @@ class ShiftOption:
     break_starts: tuple[int, ...]
     break_intervals: int
     break_paid: bool
+    activities: tuple[ActivityBlock, ...] = ()
 
     @property
     def length_min(self) -> int:
@@ -74,10 +85,28 @@ def expand_options(scenario: Scenario, rules: RuleSet) -> list[ShiftOption]:
             step = template.start_step_min or interval
             first = minutes_of(template.earliest_start)
             last = minutes_of(template.latest_start) if template.latest_start else first
+            activities = [a for a in scenario.activities if a.on(date)]
             for start in range(first, last + 1, step):
                 for length in template.lengths:
-                    options.append(_option(len(options), template, rules, day, start, length, interval))
+                    option = _option(len(options), template, rules, day, start, length, interval)
+                    blocks = tuple(b for a in activities if (b := _activity_block(option, a, interval)) is not None)
+                    options.append(replace(option, activities=blocks) if blocks else option)
     return options
+
+
+def _activity_block(option: ShiftOption, activity: Activity, interval: int) -> ActivityBlock | None:
+    """Where ``activity`` fits in the option: inside the shift and its window, clear of the break window."""
+    n = max(1, -(-activity.length_min // interval))
+    day_start = option.day * 1440
+    lowest = max(option.start_min, day_start + minutes_of(activity.earliest_start))
+    highest = min(option.end_min, day_start + minutes_of(activity.latest_end))
+    first, last = -(-lowest // interval), highest // interval - n
+    if option.break_starts:
+        blocked = range(option.break_starts[0], option.break_starts[-1] + option.break_intervals)
+        starts = tuple(t for t in range(first, last + 1) if t + n <= blocked.start or t >= blocked.stop)
+    else:
+        starts = tuple(range(first, last + 1))
+    return ActivityBlock(activity.id, starts, n) if starts else None
 
 
 def _option(
@@ -130,15 +159,25 @@ def requirement_by_interval(scenario: Scenario) -> dict[tuple[int, str], tuple[i
 
 
 def roster_row(
-    origin: dt.datetime, interval_min: int, employee: Employee, option: ShiftOption, skill: str, break_start: int | None
+    origin: dt.datetime,
+    interval_min: int,
+    employee: Employee,
+    option: ShiftOption,
+    skill: str,
+    break_start: int | None,
+    activity_starts: dict[str, int] | None = None,
 ) -> dict:
-    """One roster.csv row for an employee working ``option`` (break from interval ``break_start``, if any)."""
+    """One roster.csv row for an employee working ``option`` (break from interval ``break_start``, if any;
+    activities from their start intervals, as ``id HH:MM-HH:MM`` separated by ';')."""
     start = origin + dt.timedelta(minutes=option.start_min)
-    breaks = ""
-    if break_start is not None:
-        b_start = origin + dt.timedelta(minutes=break_start * interval_min)
-        b_end = b_start + dt.timedelta(minutes=option.break_intervals * interval_min)
-        breaks = f"{b_start:%H:%M}-{b_end:%H:%M}"
+
+    def span(first: int, n: int) -> str:
+        begin = origin + dt.timedelta(minutes=first * interval_min)
+        return f"{begin:%H:%M}-{begin + dt.timedelta(minutes=n * interval_min):%H:%M}"
+
+    breaks = span(break_start, option.break_intervals) if break_start is not None else ""
+    blocks = {b.activity: b.n_intervals for b in option.activities}
+    activities = ";".join(f"{a} {span(t, blocks[a])}" for a, t in sorted((activity_starts or {}).items()))
     return {
         "employee_id": employee.id,
         "date": (origin + dt.timedelta(days=option.day)).date().isoformat(),
@@ -147,6 +186,7 @@ def roster_row(
         "skill": skill,
         "role": employee.roles[0] if employee.roles else "",
         "breaks": breaks,
+        "activities": activities,
         "paid_minutes": option.paid_min,
         "template": option.template,
     }

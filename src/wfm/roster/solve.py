@@ -16,10 +16,12 @@ from wfm.roster import lns
 from wfm.roster.domain import Scenario
 from wfm.roster.greedy import greedy_assignments
 from wfm.roster.lns import LnsStats
-from wfm.roster.model import NO_SKILL, RosterModel, RuleGroup, employee_rules
+from wfm.roster.model import NO_SKILL, RosterModel, RuleGroup, activity_applies, employee_rules
 from wfm.roster.options import roster_row
 
-ROSTER_COLUMNS = ["employee_id", "date", "start", "end", "skill", "role", "breaks", "paid_minutes", "template"]
+ROSTER_COLUMNS = [
+    "employee_id", "date", "start", "end", "skill", "role", "breaks", "activities", "paid_minutes", "template",
+]
 COVERAGE_COLUMNS = ["interval_start", "skill", "required", "scheduled"]
 _RELAX_PENALTY = 10_000_000  # cost of breaking one clashing rule group in a best-effort roster
 
@@ -418,8 +420,23 @@ def extract_roster(built: RosterModel, solver: cp_model.CpSolver) -> pd.DataFram
             starts = [b for b, var in sorted(counts.items()) for _ in range(solver.Value(var))]
         for e, b in zip(sorted(people), starts, strict=True):
             break_of[e, option.day] = b
+    activities_of: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
+    for (option_index, skill), people in workers.items():
+        option = built.options[option_index]
+        for block in option.activities:
+            if not activity_applies(built.activities[block.activity], skill):
+                continue
+            counts = built.activity_counts.get((option_index, skill, block.activity))
+            if counts is None:  # no interval requirement: the earliest place will do
+                starts = [block.starts[0]] * len(people)
+            else:
+                starts = [b for b, var in sorted(counts.items()) for _ in range(solver.Value(var))]
+            for e, b in zip(sorted(people), starts, strict=True):
+                activities_of[e, option.day][block.activity] = b
     rows = [
-        roster_row(origin, interval, scenario.employees[e], option, skill, break_of.get((e, day)))
+        roster_row(
+            origin, interval, scenario.employees[e], option, skill, break_of.get((e, day)), activities_of.get((e, day))
+        )
         for (e, day), (option, skill) in sorted(chosen.items())
     ]
     return pd.DataFrame(rows, columns=ROSTER_COLUMNS)
@@ -431,13 +448,13 @@ def coverage_of(scenario: Scenario, roster: pd.DataFrame) -> pd.DataFrame:
     scheduled: dict[tuple[dt.datetime, str], int] = defaultdict(int)
     for row in roster.itertuples():
         start, end = dt.datetime.fromisoformat(row.start), dt.datetime.fromisoformat(row.end)
-        breaks = []
-        for span in filter(None, str(row.breaks or "").split(";")):
-            b_start, b_end = break_span(span, start)
-            breaks.append((b_start, b_end))
+        off_queue = [break_span(span, start) for span in filter(None, str(row.breaks or "").split(";"))]
+        activities = getattr(row, "activities", "")  # rosters from before activities existed lack the column
+        for entry in filter(None, ("" if pd.isna(activities) else str(activities)).split(";")):
+            off_queue.append(break_span(entry.split()[-1], start))  # "meeting 09:00-09:30"
         t = start
         while t < end:
-            if not any(b_start <= t < b_end for b_start, b_end in breaks):
+            if not any(b_start <= t < b_end for b_start, b_end in off_queue):
                 scheduled[t, row.skill] += 1
             t += interval
     rows = [

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from wfm.roster.domain import Employee, RuleSet, Scenario, ShiftTemplate
+from wfm.roster.domain import BreakRule, Employee, RuleSet, Scenario, ShiftTemplate
 from wfm.roster.presets import PRESETS
 
 REQUIRED_COLUMNS = ["employee_id", "date", "start", "end", "skill", "breaks", "paid_minutes", "template"]
@@ -37,6 +37,7 @@ class _Shift:
     skill: str
     breaks: tuple[tuple[dt.datetime, dt.datetime], ...]
     paid_minutes: int
+    activities: tuple[tuple[str, dt.datetime, dt.datetime], ...] = ()
 
 
 def _rules_for(scenario: Scenario, employee: Employee) -> RuleSet:
@@ -45,6 +46,19 @@ def _rules_for(scenario: Scenario, employee: Employee) -> RuleSet:
 
 def _clock(value: dt.time) -> int:
     return value.hour * 60 + value.minute
+
+
+def _span_after(shift_start: dt.datetime, span: str) -> tuple[dt.datetime, dt.datetime]:
+    """'HH:MM-HH:MM' as date-times on or after the shift start (written here again, not imported from the
+    solver's code, so that the validator stays an independent judge)."""
+    first, second = (dt.time.fromisoformat(p.strip()) for p in span.split("-"))
+    begin = dt.datetime.combine(shift_start.date(), first)
+    if begin < shift_start:
+        begin += dt.timedelta(days=1)
+    end = dt.datetime.combine(begin.date(), second)
+    if end <= begin:
+        end += dt.timedelta(days=1)
+    return begin, end
 
 
 def _parse(roster: pd.DataFrame) -> tuple[list[_Shift], list[Violation]]:
@@ -58,17 +72,14 @@ def _parse(roster: pd.DataFrame) -> tuple[list[_Shift], list[Violation]]:
             start = dt.datetime.fromisoformat(str(row.start))
             end = dt.datetime.fromisoformat(str(row.end))
             date = dt.date.fromisoformat(str(row.date))
-            breaks = []
             text = "" if pd.isna(row.breaks) else str(row.breaks)
-            for span in filter(None, text.split(";")):
-                first, second = (dt.time.fromisoformat(p.strip()) for p in span.split("-"))
-                b_start = dt.datetime.combine(start.date(), first)
-                if b_start < start:
-                    b_start += dt.timedelta(days=1)
-                b_end = dt.datetime.combine(b_start.date(), second)
-                if b_end <= b_start:
-                    b_end += dt.timedelta(days=1)
-                breaks.append((b_start, b_end))
+            breaks = [_span_after(start, span) for span in filter(None, text.split(";"))]
+            activities = []
+            text = getattr(row, "activities", "")  # optional column: rosters without activities lack it
+            for entry in filter(None, ("" if pd.isna(text) else str(text)).split(";")):
+                name, _, span = entry.strip().rpartition(" ")
+                a_start, a_end = _span_after(start, span)
+                activities.append((name, a_start, a_end))
             skill = "" if pd.isna(row.skill) else str(row.skill)
             shifts.append(
                 _Shift(
@@ -80,6 +91,7 @@ def _parse(roster: pd.DataFrame) -> tuple[list[_Shift], list[Violation]]:
                     skill,
                     tuple(breaks),
                     int(row.paid_minutes),
+                    tuple(activities),
                 )
             )
         except (ValueError, TypeError) as exc:
@@ -183,11 +195,56 @@ def _check_shift(
             ):
                 add(e, d, "breaks", f"break {b_start:%H:%M}-{b_end:%H:%M} is outside its window")
         unpaid = 0 if rule.paid else rule.length_min
+    _check_activities(scenario, employee, rule, shift, add)
     expected_paid = length - unpaid + (rules.handover_min or 0)
     if shift.paid_minutes != expected_paid:
         add(e, d, "paid_minutes", f"paid minutes {shift.paid_minutes} should be {expected_paid}")
     if rules.max_shift_minutes is not None and shift.paid_minutes > rules.max_shift_minutes:
         add(e, d, "max_shift_minutes", f"{shift.paid_minutes} paid min exceeds {rules.max_shift_minutes}")
+
+
+def _check_activities(scenario: Scenario, employee: Employee, rule: BreakRule | None, shift: _Shift, add) -> None:
+    """Each activity the shift can hold is there once, long enough, inside its window and clear of the break;
+    no other activity is."""
+    e, d = employee.id, shift.date
+    grid = scenario.site.interval_min
+    midnight = dt.datetime.combine(d, dt.time())
+
+    def minutes(moment: dt.datetime) -> int:
+        return int((moment - midnight).total_seconds() // 60)
+
+    given: dict[str, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
+    for name, a_start, a_end in shift.activities:
+        given[name].append((a_start, a_end))
+    known = {a.id for a in scenario.activities}
+    for name in set(given) - known:
+        add(e, d, "activities", f"unknown activity {name!r}")
+    for activity in scenario.activities:
+        applies = activity.on(d) and (activity.skills is None or shift.skill in activity.skills)
+        block = -(-activity.length_min // grid) * grid
+        low = max(minutes(shift.start), _clock(activity.earliest_start))
+        high = min(minutes(shift.end), _clock(activity.latest_end))
+        starts = list(range(-(-low // grid) * grid, high - block + 1, grid))
+        if rule is not None:  # the solver keeps activities out of the whole break window
+            window_low = -(-(minutes(shift.start) + rule.earliest_after_start_min) // grid) * grid
+            window_high = (minutes(shift.end) - rule.latest_end_before_end_min) // grid * grid
+            starts = [t for t in starts if t + block <= window_low or t >= window_high]
+        placed = given.get(activity.id, [])
+        if not (applies and starts):
+            if placed:
+                add(e, d, "activities", f"{activity.id} in a shift that does not hold it")
+            continue
+        if len(placed) != 1:
+            add(e, d, "activities", f"needs one {activity.id} of {activity.length_min} min, has {len(placed)}")
+            continue
+        a_start, a_end = placed[0]
+        if (a_end - a_start).total_seconds() / 60 < activity.length_min:
+            what = f"{activity.id} {a_start:%H:%M}-{a_end:%H:%M}"
+            add(e, d, "activities", f"{what} is shorter than {activity.length_min} min")
+        if minutes(a_start) < low or minutes(a_end) > high:
+            add(e, d, "activities", f"{activity.id} {a_start:%H:%M}-{a_end:%H:%M} is outside the shift or its window")
+        if any(b_start < a_end and a_start < b_end for b_start, b_end in shift.breaks):
+            add(e, d, "activities", f"{activity.id} {a_start:%H:%M}-{a_end:%H:%M} overlaps the break")
 
 
 def _runs(flags: list[bool], value: bool) -> list[tuple[int, int]]:
