@@ -129,6 +129,10 @@ def test_demo_runs_the_call_centre_from_the_cli(tmp_path) -> None:
     kpis = pd.read_csv(tmp_path / "kpis.csv")
     inbound = kpis[kpis["skill"] == "inbound"]
     assert inbound["volume"].sum() > 10_000  # a week of the sample hotline
+    # The roster serves the queue: the volume-weighted delivered service level is near the 80 % target.
+    delivered = (inbound["service_level"] * inbound["volume"]).sum() / inbound["volume"].sum()
+    assert delivered > 0.7, delivered
+    assert "activities" in pd.read_csv(tmp_path / "roster.csv").columns
     # Erlang figures recomputed independently from the exported columns (20 % shrinkage, 60 s patience).
     agents = np.round(inbound["scheduled"].to_numpy() * 0.8)
     load = inbound["volume"].to_numpy() * inbound["aht_s"].to_numpy() / 1800

@@ -16,7 +16,7 @@ from collections import defaultdict
 
 import pandas as pd
 
-from wfm.roster.model import NO_SKILL, RosterModel, employee_rules
+from wfm.roster.model import NO_SKILL, RosterModel, activity_applies, employee_rules
 from wfm.roster.options import ShiftOption, requirement_by_interval, roster_row
 from wfm.roster.validate import REQUIRED_COLUMNS, validate_roster
 
@@ -70,11 +70,18 @@ def _proposal(built: RosterModel, e: int, need: dict[tuple[int, str], float]) ->
 def _rows(built: RosterModel, e: int, chosen: dict[int, tuple[ShiftOption, str]]) -> pd.DataFrame:
     employee = built.scenario.employees[e]
     rows = [
-        roster_row(built.origin, built.interval_min, employee, option, skill,
-                   option.break_starts[len(option.break_starts) // 2] if option.break_starts else None)
+        roster_row(
+            built.origin, built.interval_min, employee, option, skill,
+            option.break_starts[len(option.break_starts) // 2] if option.break_starts else None,
+            {  # activities in the middle of their ranges, as the break; CP-SAT moves both afterwards
+                block.activity: block.starts[len(block.starts) // 2]
+                for block in option.activities
+                if activity_applies(built.activities[block.activity], skill)
+            },
+        )
         for _, (option, skill) in sorted(chosen.items())
     ]
-    return pd.DataFrame(rows, columns=REQUIRED_COLUMNS)
+    return pd.DataFrame(rows, columns=[*REQUIRED_COLUMNS, "activities"])
 
 
 _WEEKLY_RULES = {"max_minutes_per_week", "min_minutes_per_week", "max_days_per_week"}
