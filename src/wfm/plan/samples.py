@@ -81,7 +81,8 @@ def spa_plan() -> dict:
         date = START + dt.timedelta(days=d)
         close = "00:00" if date.weekday() >= 4 else "23:00"  # Friday to Sunday open an hour longer
         opening[str(date)] = ["10:00", close]
-    # Two areas with their own leaders: the front hall (hall and locker attendants) and the therapy rooms.
+    # Two areas with their own leaders: the front hall (hall and locker attendants) and the therapy rooms. The
+    # therapy leaders run the area and take no sessions, so they hold no room.
     hall_area, therapy = {"team": "front_hall"}, {"team": "therapy"}
     therapists = _staff("T", 16, "Therapist", skills=["therapist"], hourly_cost=40.0, **therapy)
     hall = _staff("H", 9, "Front hall attendant", skills=["front_hall"], hourly_cost=24.0, **hall_area)
@@ -92,7 +93,8 @@ def spa_plan() -> dict:
     leaders = [
         *_staff("AL", 4, "Front hall leader", skills=["front_hall"], roles=["shift_leader"], hourly_cost=32.0,
                 **hall_area),
-        *_staff("TL", 4, "Therapy leader", skills=["therapist"], roles=["shift_leader"], hourly_cost=44.0, **therapy),
+        *_staff("TL", 4, "Therapy leader", skills=["therapy_lead"], roles=["shift_leader"], hourly_cost=44.0,
+                **therapy),
     ]
     for i, person in enumerate([*therapists, *hall]):
         if i % 5 == 0:  # rest days the area leader has fixed

@@ -16,6 +16,7 @@ from collections import defaultdict
 
 import pandas as pd
 
+from wfm.roster.domain import Employee
 from wfm.roster.model import NO_SKILL, RosterModel, activity_applies, employee_rules
 from wfm.roster.options import ShiftOption, requirement_by_interval, roster_row
 from wfm.roster.validate import REQUIRED_COLUMNS, validate_roster
@@ -122,7 +123,12 @@ def greedy_assignments(built: RosterModel) -> dict[tuple[int, int, str], int] | 
     agents_on: dict[int, int] = defaultdict(int)
     supervisors_on: dict[int, int] = defaultdict(int)
     chosen_x: dict[tuple[int, int, str], int] = {}
-    leaders_on: dict[int, int] = defaultdict(int)
+    # Leaders follow the agents of their own team (area) with leader_per_team, else of the whole site.
+    team_agents_on: dict[tuple[str | None, int], int] = defaultdict(int)
+    leaders_on: dict[tuple[str | None, int], int] = defaultdict(int)
+
+    def team_of(employee: Employee) -> str | None:
+        return employee.team if roles.leader_per_team else None
 
     def rank(e: int) -> int:  # agents first; leaders and supervisors follow the agents on duty
         held = scenario.employees[e].roles
@@ -136,8 +142,9 @@ def greedy_assignments(built: RosterModel) -> dict[tuple[int, int, str], int] | 
             for t, n in agents_on.items():
                 wanted[t, NO_SKILL] = math.ceil(n / ratio) - supervisors_on[t]
         if roles.leader_role in employee.roles and roles.leader_whenever_on_duty:
-            for t in agents_on:  # a missing leader weighs more than a missing agent
-                if not leaders_on[t]:
+            team = team_of(employee)
+            for (agents_team, t), count in team_agents_on.items():  # a missing leader outweighs a missing agent
+                if agents_team == team and count and not leaders_on[team, t]:
                     for skill in [*employee.skills, NO_SKILL]:
                         wanted[t, skill] = max(wanted.get((t, skill), 0), 1)
         chosen = _proposal(built, e, wanted)
@@ -157,8 +164,9 @@ def greedy_assignments(built: RosterModel) -> dict[tuple[int, int, str], int] | 
                 need[t, skill] = need.get((t, skill), 0) - 1
                 if roles.agent_role in employee.roles:
                     agents_on[t] += 1
+                    team_agents_on[team_of(employee), t] += 1
                 if is_supervisor:
                     supervisors_on[t] += 1
                 if roles.leader_role in employee.roles:
-                    leaders_on[t] += 1
+                    leaders_on[team_of(employee), t] += 1
     return chosen_x
