@@ -230,7 +230,8 @@ def test_re_roster_after_an_absence_changes_little():
     changed_days = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
     assert (absent.employee_id, absent.date) in changed_days and (absent.employee_id, absent.date) not in after
     assert set(zip(changes["employee_id"], changes["date"], strict=True)) == changed_days
-    # The absence and a stand-in; when the stand-in is already at the weekly day limit, the cheapest repair is a
+    # The absence and a stand-in; when the stand-in is already at its hours limit (40 h + the prorated overtime
+    # cap of the cn preset leave no room for a sixth shift in a week), the cheapest repair is a
     # swap (the stand-in gives another day to the absent person): 4 changed employee-days, 2 people.
     assert len(changed_days) <= 4, f"{len(changed_days)} employee-days changed for one absence: {changed_days}"
     assert len({employee for employee, _ in changed_days}) <= 3
