@@ -84,7 +84,7 @@ def spa_plan() -> dict:
     # Two areas with their own leaders: the front hall (hall and locker attendants) and the therapy rooms. The
     # therapy leaders run the area and take no sessions, so they hold no room.
     hall_area, therapy = {"team": "front_hall"}, {"team": "therapy"}
-    therapists = _staff("T", 16, "Therapist", skills=["therapist"], hourly_cost=40.0, **therapy)
+    therapists = _staff("T", 20, "Therapist", skills=["therapist"], hourly_cost=40.0, **therapy)
     hall = _staff("H", 9, "Front hall attendant", skills=["front_hall"], hourly_cost=24.0, **hall_area)
     male = _staff("M", 4, "Locker attendant (men)", skills=["locker_male"], gender="M", hourly_cost=22.0, **hall_area)
     female = _staff(
