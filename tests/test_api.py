@@ -267,7 +267,10 @@ def test_forecast_driven_roster_job_from_an_uploaded_history(api) -> None:
     plan_path = embedded_plan_path("store")
     plan = yaml.safe_load(plan_path.read_text())
     config = {**{k: plan["site"][k] for k in ("name", "business", "interval_min")}, "preset": plan["preset"],
-              "rules": plan["rules"], "demand": plan["demand"], "sources": {"customers": {"model": "daily_profile"}}}
+              "rules": plan["rules"], "demand": plan["demand"], "sources": {"customers": {"model": "daily_profile"}},
+              # The store's morning meeting with roll call (domain brief), off the tills.
+              "activities": [{"id": "roll_call", "length_min": 30, "earliest_start": "07:30", "latest_end": "08:30",
+                              "skills": ["cashier"]}]}
     assert client.put("/sites/hotline", json=config, headers=headers).status_code == 201
     client.put("/sites/hotline/employees", json=plan["employees"], headers=headers).raise_for_status()
     client.put("/sites/hotline/shift-templates", json=plan["templates"], headers=headers).raise_for_status()
@@ -298,6 +301,7 @@ def test_forecast_driven_roster_job_from_an_uploaded_history(api) -> None:
     assert scenario.requirements and max(r.required for r in scenario.requirements) <= 12  # the till cap
     frame = pd.DataFrame(roster["shifts"])
     assert validate_roster(scenario, frame) == []
+    assert scenario.activities and frame["activities"].str.startswith("roll_call").any()
     recount = coverage_of(scenario, frame)
     missing = (recount["required"].apply(math.ceil) - recount["scheduled"]).clip(lower=0).sum()
     assert roster["summary"]["unmet_demand"]["person_intervals"] == pytest.approx(missing)

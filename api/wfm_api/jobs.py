@@ -31,7 +31,7 @@ from wfm.roster.reroster import re_roster
 from wfm.roster.validate import validate_roster
 from wfm_api.db import JobRow, RosterRow, SiteRow, make_engine, session_factory, utc_now
 from wfm_api.schemas import AbsenceRequest, RosterJobRequest
-from wfm_api.services import ServiceError, roster_frame, roster_payload, solve_roster_job
+from wfm_api.services import ServiceError, roster_frame, roster_job_input, roster_payload, solve_roster_job
 from wfm_api.settings import Settings
 
 log = logging.getLogger("wfm_api.jobs")
@@ -182,29 +182,25 @@ def run_job(database_url: str, job_id: str, claim: str, solver_workers: int | No
             return bool(session.execute(sa.update(JobRow).where(mine).values(claim=None, **values)).rowcount)
 
     try:
-        with factory() as session:
+        with factory() as session:  # read what the job needs, then solve without holding a connection
             job = session.get(JobRow, job_id)
-            site = session.get(SiteRow, job.site_id)
-            based_on = None
+            site_id, based_on = job.site_id, None
             if job.kind == "roster":
                 request = RosterJobRequest.model_validate(job.request)
-                settings = SolveSettings(time_limit_s=request.time_limit_s, num_workers=solver_workers)
-                scenario, result, violations = solve_roster_job(session, site, request, settings, progress)
+                job_input = roster_job_input(session, session.get(SiteRow, site_id), request)
             else:
                 absence = AbsenceRequest.model_validate(job.request["absence"])
                 original = session.get(RosterRow, job.request["roster_id"])
-                based_on = original.id
-                before = roster_frame(original.shifts)
-                settings = SolveSettings(time_limit_s=absence.time_limit_s, num_workers=solver_workers)
-                scenario, result, changes = re_roster(
-                    scenario_from_dict(original.scenario),
-                    before,
-                    absence.employee_id,
-                    absence.dates,
-                    settings,
-                    progress,
-                )
-                violations = validate_roster(scenario, result.roster)
+                based_on, original_scenario, before = original.id, original.scenario, roster_frame(original.shifts)
+        if based_on is None:
+            settings = SolveSettings(time_limit_s=request.time_limit_s, num_workers=solver_workers)
+            scenario, result, violations = solve_roster_job(job_input, request, settings, progress)
+        else:
+            settings = SolveSettings(time_limit_s=absence.time_limit_s, num_workers=solver_workers)
+            scenario, result, changes = re_roster(
+                scenario_from_dict(original_scenario), before, absence.employee_id, absence.dates, settings, progress
+            )
+            violations = validate_roster(scenario, result.roster)
         payload = roster_payload(scenario, result, violations)
         if based_on is not None:
             payload["summary"]["changes"] = changes.to_dict("records")
@@ -218,7 +214,7 @@ def run_job(database_url: str, job_id: str, claim: str, solver_workers: int | No
             session.add(
                 RosterRow(
                     id=roster_id,
-                    site_id=job.site_id,
+                    site_id=site_id,
                     job_id=job_id,
                     based_on=based_on,
                     status="draft",

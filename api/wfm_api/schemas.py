@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from wfm.plan.demand import DemandSpec, Targets
-from wfm.roster.domain import IntervalRequirement, RoleRules, RuleSet, ShiftDemand, Weights
+from wfm.roster.domain import Activity, IntervalRequirement, RoleRules, RuleSet, ShiftDemand, Weights
 
 SITE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
@@ -64,6 +64,7 @@ class SiteConfig(_Body):
     rules: RuleSet | None = None
     roles: RoleRules = Field(default_factory=RoleRules)
     weights: Weights = Field(default_factory=Weights)
+    activities: list[Activity] = Field(default_factory=list, max_length=50, description="Meetings, training.")
     demand: list[DemandSpec] = Field(default_factory=list, max_length=50)
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
 

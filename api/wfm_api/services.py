@@ -8,6 +8,7 @@ import io
 import json
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -66,6 +67,7 @@ def site_scenario_data(session: Session, site: SiteRow, start_date: dt.date, day
         "weights": config.weights.model_dump(mode="json"),
         "templates": list(templates),
         "employees": list(employees),
+        "activities": [a.model_dump(mode="json", exclude_unset=True) for a in config.activities],
     }
 
 
@@ -109,30 +111,45 @@ def check_demand(session: Session, site: SiteRow, request: RosterJobRequest) -> 
     return histories
 
 
+@dataclass
+class RosterJobInput:
+    """What a roster job reads from the database, so that the solve itself holds no connection."""
+
+    scenario_data: dict
+    config: SiteConfig
+    histories: dict[str, str]
+
+
+def roster_job_input(session: Session, site: SiteRow, request: RosterJobRequest) -> RosterJobInput:
+    return RosterJobInput(
+        site_scenario_data(session, site, request.start_date, request.days),
+        SiteConfig.model_validate(site.config),
+        check_demand(session, site, request),
+    )
+
+
 def solve_roster_job(
-    session: Session,
-    site: SiteRow,
+    job: RosterJobInput,
     request: RosterJobRequest,
     settings: SolveSettings,
     progress: Callable[[Progress], None],
 ) -> tuple[Scenario, RosterResult, list[Violation]]:
     """A roster for the request: on the given requirement, or through the whole plan pipeline (forecast from
     the site's histories, staffing by its demand settings) when none is given."""
-    data = site_scenario_data(session, site, request.start_date, request.days)
+    data = dict(job.scenario_data)
     if request.requirements is not None or request.shift_demand is not None:
         data["requirements"] = [r.model_dump(mode="json") for r in request.requirements or []]
         data["shift_demand"] = [d.model_dump(mode="json") for d in request.shift_demand or []]
         scenario = scenario_from_dict(data)
         result = solve_roster(scenario, settings, progress)
         return scenario, result, validate_roster(scenario, result.roster)
-    histories = check_demand(session, site, request)
-    config = SiteConfig.model_validate(site.config)
+    config = job.config
     with tempfile.TemporaryDirectory(prefix="wfm-plan-") as folder:
         sources = {}
         for spec in config.demand:
             if spec.source is None or spec.source in sources:
                 continue
-            (Path(folder) / f"{spec.source}.csv").write_text(histories[spec.source])
+            (Path(folder) / f"{spec.source}.csv").write_text(job.histories[spec.source])
             source = config.sources.get(spec.source)
             sources[spec.source] = {"history": f"{spec.source}.csv", **(source.model_dump() if source else {})}
         data.update(sources=sources, demand=[s.model_dump(mode="json") for s in config.demand])

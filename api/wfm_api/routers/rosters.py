@@ -25,7 +25,7 @@ from wfm_api.schemas import (
     ValidateOut,
     ValidateRequest,
 )
-from wfm_api.services import ServiceError, check_demand, roster_frame, site_scenario_data, violations_json
+from wfm_api.services import ServiceError, roster_frame, roster_job_input, site_scenario_data, violations_json
 
 router = APIRouter(prefix="/sites/{site_id}")
 
@@ -43,8 +43,7 @@ def create_roster_job(site: SiteDep, session: SessionDep, body: RosterJobRequest
     if body.time_limit_s > request.app.state.settings.max_time_limit_s:
         raise HTTPException(422, f"time_limit_s: at most {request.app.state.settings.max_time_limit_s} s")
     try:  # fail fast on a site that cannot make a scenario
-        site_scenario_data(session, site, body.start_date, body.days)
-        check_demand(session, site, body)
+        roster_job_input(session, site, body)
     except ServiceError as exc:
         raise HTTPException(422, str(exc)) from None
     return _queue(session, site, "roster", body.model_dump(mode="json"))
