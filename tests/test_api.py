@@ -287,6 +287,22 @@ def test_forecast_driven_roster_job_from_an_uploaded_history(api) -> None:
     assert forecast.status_code == 201, forecast.text
     rows = pd.DataFrame(forecast.json()["rows"])
     assert len(rows) == 7 * 48 and (rows["volume"] >= 0).all()
+    # Promotions on Wednesday 4 and Thursday 5 March: without the driver file the forecast cannot know them.
+    events = (plan_path.parent / "events_store.csv").read_bytes()
+    answer = client.put("/sites/hotline/events/customers", files={"file": ("e.csv", events, "text/csv")},
+                        headers=headers)
+    assert answer.status_code == 200 and answer.json()["drivers"] == ["promotion"], answer.text
+    bad = client.put("/sites/hotline/events/customers", files={"file": ("e.csv", b"when,x\n1,2\n", "text/csv")},
+                     headers=headers)
+    assert bad.status_code == 422 and "date" in bad.text
+    driven = client.post("/sites/hotline/forecasts", json={"source": "customers", "start_date": "2026-03-02",
+                                                          "days": 14}, headers=headers).json()
+    daily = pd.DataFrame(driven["rows"]).assign(date=lambda f: f["interval_start"].str[:10])
+    daily = daily.groupby("date")["volume"].sum()
+    plain = rows.assign(date=rows["interval_start"].str[:10]).groupby("date")["volume"].sum()
+    # The promotion Wednesday against the plain Wednesday of the next week (same weekday, no promotion).
+    assert daily["2026-03-04"] > 1.1 * daily["2026-03-11"]
+    assert daily["2026-03-04"] > 1.1 * plain["2026-03-04"]
     # Independent sanity check: the week's volume is near the last four weeks' average week.
     history = pd.read_csv(io.BytesIO(csv_bytes), parse_dates=["timestamp"])
     recent = history[history["timestamp"] >= pd.Timestamp("2026-02-01")]["volume"].sum() / 4

@@ -82,6 +82,16 @@ class HistoryRow(Base):
     uploaded_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
 
 
+class EventsRow(Base):
+    """Daily forecast drivers of a demand series (advertising, promotions): ``date`` + numeric columns."""
+
+    __tablename__ = "source_events"
+    site_id: Mapped[str] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    source: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    csv: Mapped[str] = mapped_column(sa.Text)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
 class ForecastRow(Base):
     __tablename__ = "forecasts"
     id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)

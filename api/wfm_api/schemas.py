@@ -101,6 +101,12 @@ class HistoryOut(BaseModel):
     intervals: int
 
 
+class EventsOut(BaseModel):
+    source: str
+    days: int
+    drivers: list[str]
+
+
 class ForecastRequest(_Body):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"source": "calls", "start_date": "2024-03-04", "days": 7}]}

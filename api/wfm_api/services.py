@@ -15,13 +15,13 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from wfm.forecast import History, history_from_frame
+from wfm.forecast import History, events_from_frame, history_from_frame
 from wfm.plan.pipeline import plan_from_dict, run_plan
 from wfm.roster import Progress, RosterResult, Scenario, SolveSettings, solve_roster
 from wfm.roster.io import scenario_from_dict, summary_of
 from wfm.roster.solve import ROSTER_COLUMNS
 from wfm.roster.validate import Violation, validate_roster
-from wfm_api.db import EmployeeRow, HistoryRow, ShiftTemplateRow, SiteRow
+from wfm_api.db import EmployeeRow, EventsRow, HistoryRow, ShiftTemplateRow, SiteRow
 from wfm_api.schemas import RosterJobRequest, SiteConfig
 
 
@@ -36,6 +36,21 @@ def parse_history_csv(text: str, interval_min: int, timezone: str) -> History:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ServiceError(f"history: not a readable CSV ({exc})") from None
     return history_from_frame(frame, interval_min=interval_min, timezone=timezone)
+
+
+def parse_events_csv(text: str) -> pd.DataFrame:
+    """An uploaded daily driver file (``date`` + numeric columns such as ``promotion``, ``tv_grp``)."""
+    try:
+        frame = pd.read_csv(io.StringIO(text))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ServiceError(f"events: not a readable CSV ({exc})") from None
+    return events_from_frame(frame)
+
+
+def source_events(session: Session, site: SiteRow) -> dict[str, str]:
+    """The uploaded driver files of a site, by demand series."""
+    rows = session.scalars(sa.select(EventsRow).where(EventsRow.site_id == site.id))
+    return {row.source: row.csv for row in rows}
 
 
 def site_scenario_data(session: Session, site: SiteRow, start_date: dt.date, days: int) -> dict:
@@ -118,6 +133,7 @@ class RosterJobInput:
     scenario_data: dict
     config: SiteConfig
     histories: dict[str, str]
+    events: dict[str, str]
 
 
 def roster_job_input(session: Session, site: SiteRow, request: RosterJobRequest) -> RosterJobInput:
@@ -125,6 +141,7 @@ def roster_job_input(session: Session, site: SiteRow, request: RosterJobRequest)
         site_scenario_data(session, site, request.start_date, request.days),
         SiteConfig.model_validate(site.config),
         check_demand(session, site, request),
+        source_events(session, site),
     )
 
 
@@ -152,6 +169,9 @@ def solve_roster_job(
             (Path(folder) / f"{spec.source}.csv").write_text(job.histories[spec.source])
             source = config.sources.get(spec.source)
             sources[spec.source] = {"history": f"{spec.source}.csv", **(source.model_dump() if source else {})}
+            if spec.source in job.events:
+                (Path(folder) / f"{spec.source}.events.csv").write_text(job.events[spec.source])
+                sources[spec.source]["events"] = f"{spec.source}.events.csv"
         data.update(sources=sources, demand=[s.model_dump(mode="json") for s in config.demand])
         plan = plan_from_dict(data, Path(folder))
         result = run_plan(plan, settings=settings, progress=progress, simulate=False)

@@ -12,9 +12,10 @@ from fastapi import APIRouter, Body, HTTPException, Path, Response, UploadFile, 
 
 from wfm.forecast import ForecastInputError, forecast_demand
 from wfm.roster.domain import Employee, ShiftTemplate, TimeOff
-from wfm_api.db import EmployeeRow, ForecastRow, HistoryRow, ShiftTemplateRow, SiteRow
+from wfm_api.db import EmployeeRow, EventsRow, ForecastRow, HistoryRow, ShiftTemplateRow, SiteRow
 from wfm_api.deps import CallerDep, SessionDep, SiteDep, SiteId, owned
 from wfm_api.schemas import (
+    EventsOut,
     ForecastOut,
     ForecastRequest,
     HistoryOut,
@@ -23,7 +24,7 @@ from wfm_api.schemas import (
     UpsertResult,
 )
 from wfm_api.security import grant_site
-from wfm_api.services import ServiceError, parse_history_csv
+from wfm_api.services import ServiceError, parse_events_csv, parse_history_csv, source_events
 
 router = APIRouter(prefix="/sites", tags=["sites"])
 SourceName = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Name of the demand series.")]
@@ -224,6 +225,29 @@ def put_history(site: SiteDep, session: SessionDep, source: SourceName, file: Up
     return HistoryOut.model_validate(row, from_attributes=True)
 
 
+@router.put(
+    "/{site_id}/events/{source}",
+    response_model=EventsOut,
+    tags=["history"],
+    summary="Upload the daily forecast drivers of a demand series (CSV: date + numeric columns, e.g. promotion)",
+)
+def put_events(site: SiteDep, session: SessionDep, source: SourceName, file: UploadFile) -> EventsOut:
+    try:
+        text = file.file.read().decode("utf-8-sig")
+        events = parse_events_csv(text)
+    except UnicodeDecodeError:
+        raise HTTPException(422, "file: the CSV must be UTF-8 text") from None
+    except (ServiceError, ForecastInputError) as exc:
+        raise HTTPException(422, f"file: {exc}") from None
+    row = session.get(EventsRow, (site.id, source))
+    if row is None:
+        session.add(EventsRow(site_id=site.id, source=source, csv=text))
+    else:
+        row.csv = text
+    session.commit()
+    return EventsOut(source=source, days=len(events), drivers=list(events.columns))
+
+
 @router.get("/{site_id}/history", response_model=list[HistoryOut], tags=["history"])
 def list_histories(site: SiteDep, session: SessionDep) -> list[HistoryOut]:
     rows = session.scalars(sa.select(HistoryRow).where(HistoryRow.site_id == site.id).order_by(HistoryRow.source))
@@ -247,7 +271,10 @@ def create_forecast(site: SiteDep, session: SessionDep, request: ForecastRequest
         horizon = (request.start_date - last).days - 1 + request.days
         if horizon > 366:
             raise ServiceError(f"start_date: {request.start_date} is more than a year after the history ends")
-        result = forecast_demand(history, horizon, model=model, country=source.country if source else "CN")
+        events_text = source_events(session, site).get(request.source)
+        events = parse_events_csv(events_text) if events_text else None
+        country = source.country if source else "CN"
+        result = forecast_demand(history, horizon, model=model, events=events, country=country)
     except (ServiceError, ForecastInputError) as exc:
         raise HTTPException(422, str(exc)) from None
     frame = result.frame
