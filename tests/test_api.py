@@ -321,3 +321,25 @@ def test_forecast_driven_roster_job_from_an_uploaded_history(api) -> None:
     recount = coverage_of(scenario, frame)
     missing = (recount["required"].apply(math.ceil) - recount["scheduled"]).clip(lower=0).sum()
     assert roster["summary"]["unmet_demand"]["person_intervals"] == pytest.approx(missing)
+
+
+def test_openapi_examples_are_accepted_as_they_stand(api) -> None:
+    """The request examples in /docs work when sent as they are (site, employees, templates, staffing, job)."""
+    client, key, _ = api
+    headers = {"X-API-Key": key}
+    spec = client.get("/openapi.json").json()
+
+    def example(path: str, method: str):
+        body = spec["paths"][path][method]["requestBody"]["content"]["application/json"]
+        if "examples" in body:
+            return next(iter(body["examples"].values()))["value"]
+        name = body["schema"]["$ref"].rsplit("/", 1)[-1]
+        return spec["components"]["schemas"][name]["examples"][0]
+
+    assert client.put("/sites/hotline", json=example("/sites/{site_id}", "put"), headers=headers).status_code == 201
+    for path in ("/sites/{site_id}/employees", "/sites/{site_id}/shift-templates"):
+        answer = client.put(path.format(site_id="hotline"), json=example(path, "put"), headers=headers)
+        assert answer.status_code == 200, answer.text
+    assert client.post("/staffing", json=example("/staffing", "post"), headers=headers).status_code == 200
+    job = example("/sites/{site_id}/roster-jobs", "post")
+    assert client.post("/sites/hotline/roster-jobs", json=job, headers=headers).status_code == 202

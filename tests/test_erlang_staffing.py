@@ -131,3 +131,10 @@ def test_required_agents_grow_with_volume_and_target(volume, aht, sl):
     assert more["agents"] >= base["agents"] and stricter["agents"] >= base["agents"]
     worse = queue_figures(base["agents"] - 1, base["load_erl"], aht, 20.0)
     assert worse.service_level < sl or base["agents"] - 1 <= base["load_erl"]
+
+
+def test_an_offered_load_beyond_any_queue_is_refused_not_searched() -> None:
+    """A unit slip (interval_min in hours, volume per day) used to make the headcount search spin in float
+    precision (the test would hang); it is refused with the field named."""
+    with pytest.raises(StaffingInputError, match=r"volume: offered load .* Erlangs"):
+        required_agents(volume=[10.0, 1e7], aht_s=[240.0, 86400.0], interval_min=1e-6)

@@ -148,7 +148,7 @@ class StaffingRequest(_Body):
             ]
         },
     )
-    interval_min: float = Field(30, gt=0, le=1440)
+    interval_min: float = Field(30, ge=1, le=1440)
     patience_s: float | None = Field(None, gt=0, le=86400, description="Mean patience: Erlang A; absent: Erlang C.")
     targets: Targets = Field(default_factory=Targets)
     intervals: list[StaffingInterval] = Field(min_length=1, max_length=50_000)

@@ -27,6 +27,32 @@ from wfm_api.security import grant_site
 from wfm_api.services import ServiceError, parse_events_csv, parse_history_csv, source_events
 
 router = APIRouter(prefix="/sites", tags=["sites"])
+EMPLOYEE_EXAMPLES = {
+    "agents": {
+        "summary": "Two agents, one part-time with approved leave",
+        "value": [
+            {"id": "A001", "name": "Li Na", "skills": ["inbound", "outbound"], "hourly_cost": 30},
+            {
+                "id": "A002",
+                "name": "Wang Wei",
+                "skills": ["inbound"],
+                "rules": {"allowed_templates": ["part"], "max_minutes_per_week": 1500},
+                "days_off": ["2026-03-04"],
+                "requests": [{"date": "2026-03-07", "kind": "off", "weight": 5}],
+            },
+        ],
+    }
+}
+TEMPLATE_EXAMPLES = {
+    "call_centre": {
+        "summary": "Early and late 9-h shifts, a part-time 4.5-h shift",
+        "value": [
+            {"id": "early", "earliest_start": "07:30", "latest_start": "09:00", "length_min": 540},
+            {"id": "late", "earliest_start": "12:00", "latest_start": "13:30", "length_min": 540},
+            {"id": "part", "earliest_start": "09:00", "latest_start": "17:30", "length_min": 270},
+        ],
+    }
+}
 SourceName = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Name of the demand series.")]
 
 
@@ -90,7 +116,7 @@ def get_site(site: SiteDep, session: SessionDep) -> SiteOut:
 def upsert_employees(
     site: SiteDep,
     session: SessionDep,
-    employees: Annotated[list[Employee], Body(max_length=20_000)],
+    employees: Annotated[list[Employee], Body(max_length=20_000, openapi_examples=EMPLOYEE_EXAMPLES)],
 ) -> UpsertResult:
     ids = [e.id for e in employees]
     duplicated = sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) < len(ids) else []
@@ -171,7 +197,9 @@ def add_time_off(
     summary="Replace the site's shift templates",
 )
 def put_templates(
-    site: SiteDep, session: SessionDep, templates: Annotated[list[ShiftTemplate], Body(min_length=1, max_length=500)]
+    site: SiteDep,
+    session: SessionDep,
+    templates: Annotated[list[ShiftTemplate], Body(min_length=1, max_length=500, openapi_examples=TEMPLATE_EXAMPLES)],
 ) -> list[ShiftTemplate]:
     ids = [t.id for t in templates]
     if len(set(ids)) < len(ids):

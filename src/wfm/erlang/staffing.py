@@ -13,6 +13,10 @@ from wfm.erlang.queueing import QueueFigures, queue_figures
 _MAX_WIDENINGS = 40
 
 
+# Beyond this the headcount search would run into float precision (and no queue has a million agents).
+MAX_LOAD_ERLANGS = 1_000_000
+
+
 class StaffingInputError(ValueError):
     """Bad staffing input; ``field`` names the offending input, the message says what is wrong."""
 
@@ -154,6 +158,12 @@ def required_agents(
         )
 
     load = vol * aht / (interval_min * 60.0)
+    if (load > MAX_LOAD_ERLANGS).any():
+        raise StaffingInputError(
+            "volume",
+            f"offered load {load[load > MAX_LOAD_ERLANGS][0]:.3g} Erlangs in {first(load > MAX_LOAD_ERLANGS)} is above "
+            f"the {MAX_LOAD_ERLANGS:,} one queue can have (check volume, aht_s and interval_min)",
+        )
     erlang_c = ~np.isfinite(patience)
     pat = np.where(erlang_c, np.inf, patience)
 
