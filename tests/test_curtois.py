@@ -64,6 +64,15 @@ def test_instance1_is_solved_to_its_optimum_607():
     assert run.objective == 607
 
 
+@pytest.mark.parametrize("number", [2, 3])
+def test_instances_2_and_3_are_solved_to_their_proven_optima(number):
+    # The LP-guided search proves these optima in a few seconds on 2 cores (limit with room for a slow CI).
+    run = solve_instance(INSTANCES / f"Instance{number}.txt", time_limit_s=60, workers=2)
+    assert run.evaluation.violations == []
+    assert run.evaluation.objective == BEST.loc[f"Instance{number}", "verified_lb"]
+    assert run.status == "OPTIMAL"
+
+
 def test_mapped_scenario_roster_passes_the_general_validator():
     instance = parse_instance(INSTANCES / "Instance2.txt")
     from wfm.roster import SolveSettings, solve_roster

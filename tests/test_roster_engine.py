@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import Counter
 
 import pandas as pd
@@ -362,3 +363,59 @@ def test_off_queue_activities_are_placed_in_shifts_and_taken_off_coverage():
         (dt.datetime.strptime(roster.loc[with_break, "breaks"].split("-")[0], "%H:%M")
          + dt.timedelta(minutes=30)).strftime("%H:%M"))
     assert any(v.rule == "activities" for v in validate_roster(scenario, broken))
+
+
+def test_pinned_forbidden_succession_is_named_pair_by_pair():
+    # Night then early is forbidden, night then late too; pins ask for night on Monday and early on Tuesday.
+    scenario = Scenario(
+        start_date=MONDAY,
+        days=3,
+        preset="none",
+        rules=RuleSet(forbidden_successions=[("night", "early"), ("night", "late")]),
+        templates=[
+            ShiftTemplate(id="early", earliest_start="06:00", length_min=480),
+            ShiftTemplate(id="late", earliest_start="14:00", length_min=480),
+            ShiftTemplate(id="night", earliest_start="22:00", length_min=480),
+        ],
+        employees=[
+            Employee(
+                id="li",
+                skills=["inbound"],
+                pinned=[Pin(date=MONDAY, template="night"), Pin(date=MONDAY + dt.timedelta(days=1), template="early")],
+            ),
+        ],
+        requirements=requirement(3, range(6, 22), "inbound"),
+    )
+    result = solve_roster(scenario, FAST)
+    conflict = next(c for c in result.conflicts if "li" in c.employee_ids)
+    assert "forbidden_succession" in conflict.rules
+    assert "night->early" in conflict.message and "night->late" not in conflict.message
+    # Only the clashing pair is relaxed: night is still not followed by late.
+    rows = result.roster.sort_values("date")
+    pairs = list(zip(rows["template"], rows["template"].iloc[1:], strict=False))
+    assert ("night", "late") not in pairs
+
+
+def test_plain_search_hands_over_when_it_stalls():
+    from wfm.roster.solve import _ProgressCallback, _stop_on_stall
+
+    class Solver:
+        stopped_at: float | None = None
+
+        def stop_search(self) -> None:
+            self.stopped_at = time.perf_counter()
+
+    callback = _ProgressCallback(None)
+    callback.external(100.0, 0.0)  # a roster found now
+    solver = Solver()
+    start = time.perf_counter()
+    with _stop_on_stall(solver, callback, earliest=start + 0.5, stall_s=1.0):
+        while solver.stopped_at is None and time.perf_counter() < start + 5:
+            time.sleep(0.05)
+    assert solver.stopped_at is not None and solver.stopped_at - start >= 1.0  # stall measured from the roster
+    improving = Solver()
+    with _stop_on_stall(improving, callback, earliest=time.perf_counter(), stall_s=1.0):
+        for _ in range(10):  # a new roster every 0.2 s keeps the search going
+            time.sleep(0.2)
+            callback.external(90.0, 0.0)
+    assert improving.stopped_at is None

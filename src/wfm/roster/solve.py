@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -38,11 +40,19 @@ class SolveSettings:
     log: bool = False
     explain: bool = True
     lns: bool = True
-    lns_start_share: float = 0.3  # share of the time limit for plain CP-SAT before the neighbourhood search
+    # Plain CP-SAT runs for at least ``lns_start_share`` of the time limit, then on while it keeps improving:
+    # it hands over to the neighbourhood search once it found nothing better for ``lns_stall_share``.
+    lns_start_share: float = 0.3
+    lns_stall_share: float = 0.15
     greedy_start: bool = True  # start from a greedy roster when no hint is given
     # Above this many model variables, a greedy start goes straight to the neighbourhood search: plain CP-SAT's
     # presolve alone would take most of a minute.
     plain_max_variables: int = 30_000
+    # The full-problem search of the plain phases when fewer than ``PORTFOLIO_WORKERS`` workers run. CP-SAT's
+    # small portfolio searches without the LP's guidance, yet the LP of a roster's cover is often tight: on
+    # Curtois 10 (2 cores, 40 s) the default search ends at 5177 with bound 10, the reduced-cost search at
+    # 4642 with bound 4625 (best known 4631). benchmarks/curtois/NOTES.md has the comparison.
+    small_portfolio_search: str | None = "reduced_costs"
 
 
 @dataclass(frozen=True)
@@ -94,6 +104,7 @@ class _ProgressCallback(cp_model.CpSolverSolutionCallback):
         self.report = report
         self.start = time.perf_counter()
         self.first_solution_s: float | None = None
+        self.last_solution_at = self.start
         self.solutions = 0
 
     def on_solution_callback(self) -> None:
@@ -101,7 +112,8 @@ class _ProgressCallback(cp_model.CpSolverSolutionCallback):
 
     def external(self, objective: float, bound: float) -> None:
         """Record a roster found by this solve or outside it (greedy start, neighbourhood search)."""
-        elapsed = time.perf_counter() - self.start
+        self.last_solution_at = time.perf_counter()
+        elapsed = self.last_solution_at - self.start
         self.solutions += 1
         if self.first_solution_s is None:
             self.first_solution_s = elapsed
@@ -109,10 +121,17 @@ class _ProgressCallback(cp_model.CpSolverSolutionCallback):
             self.report(Progress(objective, bound, elapsed))
 
 
-def _solver(settings: SolveSettings, time_limit_s: float) -> cp_model.CpSolver:
+PORTFOLIO_WORKERS = 8  # from this many workers on, CP-SAT's own portfolio already runs the LP-guided searches
+
+
+def _solver(settings: SolveSettings, time_limit_s: float, *, search: bool = False) -> cp_model.CpSolver:
+    """A CP-SAT solver with the settings' limits; ``search`` for the phases that optimise the whole model."""
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.1, time_limit_s)
-    solver.parameters.num_workers = settings.num_workers or os.cpu_count() or 1
+    workers = settings.num_workers or os.cpu_count() or 1
+    solver.parameters.num_workers = workers
+    if search and settings.small_portfolio_search and workers < PORTFOLIO_WORKERS:
+        solver.parameters.subsolvers.append(settings.small_portfolio_search)
     solver.parameters.random_seed = settings.seed
     solver.parameters.relative_gap_limit = settings.relative_gap
     solver.parameters.log_search_progress = settings.log
@@ -231,8 +250,8 @@ def solve_roster(
     Without a hint, a greedy roster (``wfm.roster.greedy``) is completed by CP-SAT with its assignments fixed,
     so a first roster exists within seconds even for large scenarios; with a hint (a previous roster, as when
     re-rostering), that roster is the first solution wherever it can be kept. Plain CP-SAT, hinted with it, then runs
-    for ``lns_start_share`` of the time limit; if it has no proof of optimality by then, large neighbourhood
-    search (``wfm.roster.lns``) improves the best roster for the rest of the time.
+    for at least ``lns_start_share`` of the time limit and on while it improves; if it stalls without a proof of
+    optimality, large neighbourhood search (``wfm.roster.lns``) improves the best roster for the rest of the time.
     """
     settings = settings or SolveSettings()
     started = time.perf_counter()
@@ -256,9 +275,14 @@ def solve_roster(
     if straight_to_lns:  # plain CP-SAT's presolve alone would eat the time: no bound from it either
         solver, status, bound = start_solver, cp_model.UNKNOWN, None
     else:
-        first_phase = started + settings.time_limit_s * (settings.lns_start_share if settings.lns else 1.0)
-        solver = _solver(settings, first_phase - time.perf_counter())
-        status = solver.Solve(built.model, callback)
+        solver = _solver(settings, deadline - time.perf_counter(), search=True)
+        if settings.lns:
+            earliest = started + settings.time_limit_s * settings.lns_start_share
+            stall_s = settings.time_limit_s * settings.lns_stall_share
+            with _stop_on_stall(solver, callback, earliest, stall_s):
+                status = solver.Solve(built.model, callback)
+        else:
+            status = solver.Solve(built.model, callback)
         bound = solver.BestObjectiveBound() if status != cp_model.INFEASIBLE else None
     start_better = start_solver is not None and (
         status == cp_model.UNKNOWN
@@ -267,7 +291,7 @@ def solve_roster(
     if start_better:
         solver, status = start_solver, cp_model.FEASIBLE
     elif settings.lns and status == cp_model.UNKNOWN and deadline - time.perf_counter() > 1.0:
-        solver = _solver(settings, deadline - time.perf_counter())  # no roster yet: keep searching plainly
+        solver = _solver(settings, deadline - time.perf_counter(), search=True)  # no roster yet: keep searching plainly
         status = solver.Solve(built.model, callback)
         bound = solver.BestObjectiveBound()
     if status == cp_model.INFEASIBLE and settings.explain:
@@ -281,7 +305,7 @@ def solve_roster(
                 built.model.add(lit == 1)
         built.model.minimize(built.objective.expression())
         callback = _ProgressCallback(progress)
-        solver = _solver(settings, max(1.0, deadline - time.perf_counter()))
+        solver = _solver(settings, max(1.0, deadline - time.perf_counter()), search=True)
         status = solver.Solve(built.model, callback)
         bound = solver.BestObjectiveBound()
     status_name = "FEASIBLE" if solver is start_solver else solver.StatusName(status)
@@ -313,6 +337,28 @@ def solve_roster(
         conflicts=conflicts,
         stats=stats,
     )
+
+
+@contextlib.contextmanager
+def _stop_on_stall(solver: cp_model.CpSolver, callback: _ProgressCallback, earliest: float, stall_s: float):
+    """Stop the solve once past ``earliest`` with no new roster for ``stall_s`` (a watchdog thread: CP-SAT
+    calls back only on solutions, so a stalled search has to be stopped from outside)."""
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.25):
+            now = time.perf_counter()
+            if callback.solutions and now >= earliest and now - callback.last_solution_at >= stall_s:
+                solver.stop_search()
+                return
+
+    watchdog = threading.Thread(target=watch, daemon=True)
+    watchdog.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watchdog.join()
 
 
 def _fixed_solve(built: RosterModel, settings: SolveSettings, values: list[tuple[int, int]], limit_s: float):
