@@ -29,7 +29,7 @@ from queue_reference import erlang_a_by_states
 from wfm_api.db import Base, make_engine
 
 from wfm.roster.io import scenario_from_dict
-from wfm.roster.solve import coverage_of
+from wfm.roster.tables import coverage_of
 from wfm.roster.validate import validate_roster
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,9 @@ from typer.testing import CliRunner
 
 from wfm.benchmarks.curtois import evaluate, parse_instance, solve_instance, to_scenario
 from wfm.cli import app
+from wfm.roster.model import site_rules
+from wfm.roster.options import expand_options
+from wfm.roster.sequential import sequential_assignments
 from wfm.roster.validate import validate_roster
 
 INSTANCES = Path(__file__).resolve().parents[1] / "benchmarks" / "curtois" / "instances"
@@ -112,3 +116,23 @@ def test_cli_bench_writes_the_solution_and_json(tmp_path):
     solution = pd.read_csv(out)
     assert list(solution.columns) == ["employee", "day", "shift"]
     assert evaluate(parse_instance(INSTANCES / "Instance1.txt"), solution).objective == 607
+
+
+def test_employee_by_employee_construction_gives_a_legal_roster_on_instance13():
+    """Instance13 (120 staff) is where the greedy start gives up and plain CP-SAT struggles; the construction
+    must give a roster the independent evaluator finds free of hard violations, aimed at the cover."""
+    instance = parse_instance(INSTANCES / "Instance13.txt")
+    scenario = to_scenario(instance)
+    chosen = sequential_assignments(scenario, time.perf_counter() + 15, workers=2)
+    assert chosen is not None
+    options = expand_options(scenario, site_rules(scenario))
+    solution = pd.DataFrame(
+        [(scenario.employees[e].id, options[o].day, options[o].template) for e, o, _ in chosen],
+        columns=["employee", "day", "shift"],
+    )
+    result = evaluate(instance, solution)
+    assert result.violations == []
+    nobody = evaluate(instance, solution.iloc[:0])
+    # Measured 8372 in 15 s (nobody working: 174903; best known 1348): each line covers what the others left.
+    assert result.objective < nobody.objective / 10
+    assert len(solution.drop_duplicates(["employee", "day"])) == len(solution)  # one shift a day

@@ -319,7 +319,7 @@ def test_off_queue_activities_are_placed_in_shifts_and_taken_off_coverage():
     """A Monday team meeting and a Wednesday training block: every inbound shift that can hold them gets them,
     the validator agrees, and coverage counts people in them as off the queue."""
     from wfm.roster.domain import Activity
-    from wfm.roster.solve import coverage_of
+    from wfm.roster.tables import coverage_of
 
     scenario = call_centre_scenario(agents=12, days=7, seed=5, leaders=False, outbound=False)  # starts Monday
     scenario.activities = [

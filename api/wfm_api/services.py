@@ -19,7 +19,7 @@ from wfm.forecast import History, events_from_frame, history_from_frame
 from wfm.plan.pipeline import plan_from_dict, run_plan
 from wfm.roster import Progress, RosterResult, Scenario, SolveSettings, solve_roster
 from wfm.roster.io import scenario_from_dict, summary_of
-from wfm.roster.solve import ROSTER_COLUMNS
+from wfm.roster.tables import ROSTER_COLUMNS
 from wfm.roster.validate import Violation, validate_roster
 from wfm_api.db import EmployeeRow, EventsRow, HistoryRow, ShiftTemplateRow, SiteRow
 from wfm_api.schemas import RosterJobRequest, SiteConfig

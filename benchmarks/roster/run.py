@@ -36,7 +36,7 @@ from wfm.roster.bounds import coverage_lower_bound  # noqa: E402
 from wfm.roster.model import site_rules  # noqa: E402
 from wfm.roster.options import expand_options, interval_index  # noqa: E402
 from wfm.roster.samples import call_centre_scenario  # noqa: E402
-from wfm.roster.solve import coverage_of  # noqa: E402
+from wfm.roster.tables import coverage_of  # noqa: E402
 from wfm.roster.validate import validate_roster  # noqa: E402
 
 

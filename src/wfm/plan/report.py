@@ -13,7 +13,7 @@ from plotly.subplots import make_subplots
 from wfm.plan.evaluate import overall_service_level
 from wfm.plan.pipeline import PlanResult
 from wfm.roster.model import employee_rules
-from wfm.roster.solve import break_span
+from wfm.roster.tables import break_span
 from wfm.roster.validate import Violation
 
 # Rules the validator checks on every roster, besides the contract rules that are set.

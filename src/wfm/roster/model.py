@@ -277,8 +277,13 @@ class RosterModel:
             nights = [v for d in range(days) for v, o, _ in self.by_employee_day[e, d] if o.night]
             if len(nights) > rules.max_nights:
                 self._hard(self._guard(employee, "max_nights"), sum(nights) <= rules.max_nights)
+        uses_of: dict[str, list] = defaultdict(list)
+        if rules.max_shifts_per_template:
+            for d in range(days):
+                for v, o, _ in self.by_employee_day[e, d]:
+                    uses_of[o.template].append(v)
         for template, maximum in (rules.max_shifts_per_template or {}).items():
-            uses = [v for d in range(days) for v, o, _ in self.by_employee_day[e, d] if o.template == template]
+            uses = uses_of[template]
             if len(uses) > maximum:
                 self._hard(self._guard(employee, "max_shifts_per_template", template), sum(uses) <= maximum)
 
@@ -430,16 +435,15 @@ class RosterModel:
             self.coverage_vars[t, skill] = (covered, short, extra)
 
     def _shift_demand(self) -> None:
+        people_on: dict[tuple[int, str], list] = defaultdict(list)
+        if self.scenario.shift_demand:
+            for o in self.options:
+                people_on[o.day, o.template].extend(v for v, _, _ in self.by_option[o.index])
         for demand in self.scenario.shift_demand:
             day = self.date_index.get(demand.date)
             if day is None:
                 continue
-            people = [
-                v
-                for o in self.options
-                if o.day == day and o.template == demand.template
-                for v, _, _ in self.by_option[o.index]
-            ]
+            people = people_on[day, demand.template]
             short = self.model.new_int_var(0, demand.required, "")
             extra = self.model.new_int_var(0, len(people), "")
             self.model.add(sum(people) + short - extra == demand.required)

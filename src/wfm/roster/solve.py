@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 import os
-import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -18,13 +14,11 @@ from wfm.roster import lns
 from wfm.roster.domain import Scenario
 from wfm.roster.greedy import greedy_assignments
 from wfm.roster.lns import LnsStats
-from wfm.roster.model import NO_SKILL, RosterModel, RuleGroup, activity_applies, employee_rules
-from wfm.roster.options import roster_row
+from wfm.roster.model import NO_SKILL, RosterModel, RuleGroup, employee_rules
+from wfm.roster.progress import Progress, ProgressCallback, stop_on_stall
+from wfm.roster.sequential import sequential_assignments
+from wfm.roster.tables import ROSTER_COLUMNS, coverage_of, extract_roster
 
-ROSTER_COLUMNS = [
-    "employee_id", "date", "start", "end", "skill", "role", "breaks", "activities", "paid_minutes", "template",
-]
-COVERAGE_COLUMNS = ["interval_start", "skill", "required", "scheduled"]
 _RELAX_PENALTY = 10_000_000  # cost of breaking one clashing rule group in a best-effort roster
 
 
@@ -45,6 +39,10 @@ class SolveSettings:
     lns_start_share: float = 0.3
     lns_stall_share: float = 0.15
     greedy_start: bool = True  # start from a greedy roster when no hint is given
+    # When the greedy start gives up on a model above ``plain_max_variables``, a roster built one employee at a
+    # time (``wfm.roster.sequential``) in up to this share of the time limit: CP-SAT on the whole of Curtois 21
+    # found no roster in 600 s, the employee-by-employee construction one in 60 s.
+    sequential_share: float = 0.2
     # Above this many model variables, a greedy start goes straight to the neighbourhood search: plain CP-SAT's
     # presolve alone would take most of a minute.
     plain_max_variables: int = 30_000
@@ -53,13 +51,6 @@ class SolveSettings:
     # Curtois 10 (2 cores, 40 s) the default search ends at 5177 with bound 10, the reduced-cost search at
     # 4642 with bound 4625 (best known 4631). benchmarks/curtois/NOTES.md has the comparison.
     small_portfolio_search: str | None = "reduced_costs"
-
-
-@dataclass(frozen=True)
-class Progress:
-    objective: float
-    bound: float
-    elapsed_s: float
 
 
 @dataclass
@@ -96,29 +87,6 @@ class RosterResult:
         short = self.coverage[self.coverage["scheduled"] < self.coverage["required"]].copy()
         short["missing"] = short["required"] - short["scheduled"]
         return short
-
-
-class _ProgressCallback(cp_model.CpSolverSolutionCallback):
-    def __init__(self, report: Callable[[Progress], None] | None) -> None:
-        super().__init__()
-        self.report = report
-        self.start = time.perf_counter()
-        self.first_solution_s: float | None = None
-        self.last_solution_at = self.start
-        self.solutions = 0
-
-    def on_solution_callback(self) -> None:
-        self.external(self.ObjectiveValue(), self.BestObjectiveBound())
-
-    def external(self, objective: float, bound: float) -> None:
-        """Record a roster found by this solve or outside it (greedy start, neighbourhood search)."""
-        self.last_solution_at = time.perf_counter()
-        elapsed = self.last_solution_at - self.start
-        self.solutions += 1
-        if self.first_solution_s is None:
-            self.first_solution_s = elapsed
-        if self.report is not None:
-            self.report(Progress(objective, bound, elapsed))
 
 
 PORTFOLIO_WORKERS = 8  # from this many workers on, CP-SAT's own portfolio already runs the LP-guided searches
@@ -247,8 +215,9 @@ def solve_roster(
 ) -> RosterResult:
     """Solve a scenario. Coverage is soft; hard rules that clash are explained and relaxed as little as possible.
 
-    Without a hint, a greedy roster (``wfm.roster.greedy``) is completed by CP-SAT with its assignments fixed,
-    so a first roster exists within seconds even for large scenarios; with a hint (a previous roster, as when
+    Without a hint, a greedy roster (``wfm.roster.greedy``; on large scenarios where it gives up, one built
+    employee by employee, ``wfm.roster.sequential``) is completed by CP-SAT with its assignments fixed, so a
+    first roster exists early even for large scenarios; with a hint (a previous roster, as when
     re-rostering), that roster is the first solution wherever it can be kept. Plain CP-SAT, hinted with it, then runs
     for at least ``lns_start_share`` of the time limit and on while it improves; if it stalls without a proof of
     optimality, large neighbourhood search (``wfm.roster.lns``) improves the best roster for the rest of the time.
@@ -258,7 +227,7 @@ def solve_roster(
     deadline = started + settings.time_limit_s
     conflicts, skip = precheck(scenario)
     built = RosterModel(scenario, skip=skip)
-    callback = _ProgressCallback(progress)
+    callback = ProgressCallback(progress)
     start_solver = None
     if settings.hint is not None and not settings.hint.empty:
         # A previous roster (re-rostering): kept as it is where still possible, as the first solution.
@@ -267,7 +236,7 @@ def solve_roster(
         if start_solver is None:  # it cannot be kept whole: let CP-SAT start from it
             built.model.proto.solution_hint.vars.extend(i for i, _ in values)
             built.model.proto.solution_hint.values.extend(v for _, v in values)
-    elif settings.greedy_start and (values := _greedy_values(built)) is not None:
+    elif settings.greedy_start and (values := _start_values(built, settings, skip, deadline)) is not None:
         start_solver = _fixed_start(built, settings, deadline, callback, values)
     straight_to_lns = (
         start_solver is not None and settings.lns and len(built.model.proto.variables) > settings.plain_max_variables
@@ -279,7 +248,7 @@ def solve_roster(
         if settings.lns:
             earliest = started + settings.time_limit_s * settings.lns_start_share
             stall_s = settings.time_limit_s * settings.lns_stall_share
-            with _stop_on_stall(solver, callback, earliest, stall_s):
+            with stop_on_stall(solver, callback, earliest, stall_s):
                 status = solver.Solve(built.model, callback)
         else:
             status = solver.Solve(built.model, callback)
@@ -304,7 +273,7 @@ def solve_roster(
             else:
                 built.model.add(lit == 1)
         built.model.minimize(built.objective.expression())
-        callback = _ProgressCallback(progress)
+        callback = ProgressCallback(progress)
         solver = _solver(settings, max(1.0, deadline - time.perf_counter()), search=True)
         status = solver.Solve(built.model, callback)
         bound = solver.BestObjectiveBound()
@@ -339,28 +308,6 @@ def solve_roster(
     )
 
 
-@contextlib.contextmanager
-def _stop_on_stall(solver: cp_model.CpSolver, callback: _ProgressCallback, earliest: float, stall_s: float):
-    """Stop the solve once past ``earliest`` with no new roster for ``stall_s`` (a watchdog thread: CP-SAT
-    calls back only on solutions, so a stalled search has to be stopped from outside)."""
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.wait(0.25):
-            now = time.perf_counter()
-            if callback.solutions and now >= earliest and now - callback.last_solution_at >= stall_s:
-                solver.stop_search()
-                return
-
-    watchdog = threading.Thread(target=watch, daemon=True)
-    watchdog.start()
-    try:
-        yield
-    finally:
-        done.set()
-        watchdog.join()
-
-
 def _fixed_solve(built: RosterModel, settings: SolveSettings, values: list[tuple[int, int]], limit_s: float):
     """Solve with the given (proto index, value) pairs fixed: completes a partial roster, or re-creates one."""
     proto = built.model.proto
@@ -378,7 +325,7 @@ def _fixed_start(
     built: RosterModel,
     settings: SolveSettings,
     deadline: float,
-    callback: _ProgressCallback,
+    callback: ProgressCallback,
     values: list[tuple[int, int]],
 ) -> cp_model.CpSolver | None:
     """A roster with the given assignments fixed, completed by CP-SAT (breaks, counts), reported as the first
@@ -393,9 +340,16 @@ def _fixed_start(
     return solver
 
 
-def _greedy_values(built: RosterModel) -> list[tuple[int, int]] | None:
-    """Assignment values of the greedy roster (``wfm.roster.greedy``), or None if it gives up."""
+def _start_values(
+    built: RosterModel, settings: SolveSettings, skip: frozenset[RuleGroup], deadline: float
+) -> list[tuple[int, int]] | None:
+    """Assignment values of a constructed first roster: the greedy one (``wfm.roster.greedy``), or on a large
+    model where that gives up, one built employee by employee (``wfm.roster.sequential``); None if neither."""
     chosen = greedy_assignments(built)
+    if chosen is None and len(built.model.proto.variables) > settings.plain_max_variables:
+        until = min(deadline, time.perf_counter() + settings.time_limit_s * settings.sequential_share)
+        workers = settings.num_workers or os.cpu_count() or 1
+        chosen = sequential_assignments(built.scenario, until, workers=workers, seed=settings.seed, skip=skip)
     if chosen is None:
         return None
     return [(var.Index(), int(key in chosen)) for key, var in built.x.items()]
@@ -406,7 +360,7 @@ def _neighbourhood_search(
     solver: cp_model.CpSolver,
     settings: SolveSettings,
     deadline: float,
-    callback: _ProgressCallback,
+    callback: ProgressCallback,
     bound: float | None,
 ) -> tuple[cp_model.CpSolver, float, LnsStats]:
     """Improve a roster by LNS, then solve once more with it fixed, so a solver holds it for extraction.
@@ -440,88 +394,3 @@ def _hint_values(built: RosterModel, hint: pd.DataFrame) -> list[tuple[int, int]
         for (e, day), entries in built.by_employee_day.items()
         for var, option, skill in entries
     ]
-
-
-def extract_roster(built: RosterModel, solver: cp_model.CpSolver) -> pd.DataFrame:
-    """The solved roster, one row per worked shift, with breaks handed to named people."""
-    scenario = built.scenario
-    origin = dt.datetime.combine(scenario.start_date, dt.time())
-    interval = built.interval_min
-    workers: dict[tuple[int, str], list[int]] = defaultdict(list)
-    chosen: dict[tuple[int, int], tuple] = {}
-    for (e, day), entries in built.by_employee_day.items():
-        for var, option, skill in entries:
-            if solver.BooleanValue(var):
-                chosen[e, day] = (option, skill)
-                workers[option.index, skill].append(e)
-    break_of: dict[tuple[int, int], int] = {}
-    for (option_index, skill), people in workers.items():
-        option = built.options[option_index]
-        if not option.break_starts:
-            continue
-        counts = built.break_counts.get((option_index, skill))
-        if counts is None:
-            starts = [option.break_starts[len(option.break_starts) // 2]] * len(people)
-        else:
-            starts = [b for b, var in sorted(counts.items()) for _ in range(solver.Value(var))]
-        for e, b in zip(sorted(people), starts, strict=True):
-            break_of[e, option.day] = b
-    activities_of: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
-    for (option_index, skill), people in workers.items():
-        option = built.options[option_index]
-        for block in option.activities:
-            if not activity_applies(built.activities[block.activity], skill):
-                continue
-            counts = built.activity_counts.get((option_index, skill, block.activity))
-            if counts is None:  # no interval requirement: the earliest place will do
-                starts = [block.starts[0]] * len(people)
-            else:
-                starts = [b for b, var in sorted(counts.items()) for _ in range(solver.Value(var))]
-            for e, b in zip(sorted(people), starts, strict=True):
-                activities_of[e, option.day][block.activity] = b
-    rows = [
-        roster_row(
-            origin, interval, scenario.employees[e], option, skill, break_of.get((e, day)), activities_of.get((e, day))
-        )
-        for (e, day), (option, skill) in sorted(chosen.items())
-    ]
-    return pd.DataFrame(rows, columns=ROSTER_COLUMNS)
-
-
-def coverage_of(scenario: Scenario, roster: pd.DataFrame) -> pd.DataFrame:
-    """Required against scheduled (on shift, not on break, on that skill) per requirement interval."""
-    interval = dt.timedelta(minutes=scenario.site.interval_min)
-    scheduled: dict[tuple[dt.datetime, str], int] = defaultdict(int)
-    for row in roster.itertuples():
-        start, end = dt.datetime.fromisoformat(row.start), dt.datetime.fromisoformat(row.end)
-        off_queue = [break_span(span, start) for span in filter(None, str(row.breaks or "").split(";"))]
-        activities = getattr(row, "activities", "")  # rosters from before activities existed lack the column
-        for entry in filter(None, ("" if pd.isna(activities) else str(activities)).split(";")):
-            off_queue.append(break_span(entry.split()[-1], start))  # "meeting 09:00-09:30"
-        t = start
-        while t < end:
-            if not any(b_start <= t < b_end for b_start, b_end in off_queue):
-                scheduled[t, row.skill] += 1
-            t += interval
-    rows = [
-        {
-            "interval_start": req.interval_start.isoformat(timespec="minutes"),
-            "skill": req.skill,
-            "required": req.required,
-            "scheduled": scheduled.get((req.interval_start, req.skill), 0),
-        }
-        for req in scenario.requirements
-    ]
-    return pd.DataFrame(rows, columns=COVERAGE_COLUMNS)
-
-
-def break_span(span: str, shift_start: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-    """A break 'HH:MM-HH:MM' as date-times on or after the shift start (breaks may fall after midnight)."""
-    first, second = (dt.time.fromisoformat(part) for part in span.split("-"))
-    b_start = dt.datetime.combine(shift_start.date(), first)
-    if b_start < shift_start:
-        b_start += dt.timedelta(days=1)
-    b_end = dt.datetime.combine(b_start.date(), second)
-    if b_end <= b_start:
-        b_end += dt.timedelta(days=1)
-    return b_start, b_end
