@@ -397,7 +397,7 @@ def test_pinned_forbidden_succession_is_named_pair_by_pair():
 
 
 def test_plain_search_hands_over_when_it_stalls():
-    from wfm.roster.solve import _ProgressCallback, _stop_on_stall
+    from wfm.roster.progress import ProgressCallback, stop_on_stall
 
     class Solver:
         stopped_at: float | None = None
@@ -405,16 +405,16 @@ def test_plain_search_hands_over_when_it_stalls():
         def stop_search(self) -> None:
             self.stopped_at = time.perf_counter()
 
-    callback = _ProgressCallback(None)
+    callback = ProgressCallback(None)
     callback.external(100.0, 0.0)  # a roster found now
     solver = Solver()
     start = time.perf_counter()
-    with _stop_on_stall(solver, callback, earliest=start + 0.5, stall_s=1.0):
+    with stop_on_stall(solver, callback, earliest=start + 0.5, stall_s=1.0):
         while solver.stopped_at is None and time.perf_counter() < start + 5:
             time.sleep(0.05)
     assert solver.stopped_at is not None and solver.stopped_at - start >= 1.0  # stall measured from the roster
     improving = Solver()
-    with _stop_on_stall(improving, callback, earliest=time.perf_counter(), stall_s=1.0):
+    with stop_on_stall(improving, callback, earliest=time.perf_counter(), stall_s=1.0):
         for _ in range(10):  # a new roster every 0.2 s keeps the search going
             time.sleep(0.2)
             callback.external(90.0, 0.0)
