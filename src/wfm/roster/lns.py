@@ -28,6 +28,20 @@ class LnsStats:
     window_days: float = 0.0
 
 
+def light_solver(workers: int, seed: int) -> cp_model.CpSolver:
+    """A solver with a light presolve, for models solved many times over (neighbourhoods, single lines): one
+    presolve pass without probing, symmetry or the search for big linear overlaps, which alone took 0.4 of the
+    0.9 s before a Curtois 24 line's first solution."""
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = seed
+    solver.parameters.cp_model_probing_level = 0
+    solver.parameters.symmetry_level = 0
+    solver.parameters.max_presolve_iterations = 1
+    solver.parameters.find_big_linear_overlap = False
+    return solver
+
+
 def _neighbourhoods(built: RosterModel) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
     """Proto indices of the assignment variables per employee and per day."""
     by_employee: dict[int, list[int]] = {}
@@ -108,12 +122,7 @@ def _step(
     proto.solution_hint.vars.extend(range(len(incumbent)))
     proto.solution_hint.values.extend(incumbent)
     try:
-        solver = cp_model.CpSolver()
-        solver.parameters.num_workers = workers
-        solver.parameters.random_seed = seed
-        solver.parameters.cp_model_probing_level = 0
-        solver.parameters.symmetry_level = 0
-        solver.parameters.max_presolve_iterations = 1
+        solver = light_solver(workers, seed)
         solver.parameters.linearization_level = 0
         solver.parameters.max_time_in_seconds = max(0.1, min(step_time_s, deadline - time.perf_counter()))
         status = solver.Solve(model)

@@ -85,10 +85,19 @@ def weekend_groups(scenario: Scenario, weekend_days: Iterable[int]) -> list[list
 class RosterModel:
     """Builds the CP-SAT model for a scenario. ``explain`` guards each rule group by a literal."""
 
-    def __init__(self, scenario: Scenario, *, explain: bool = False, skip: frozenset[RuleGroup] = frozenset()):
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        explain: bool = False,
+        skip: frozenset[RuleGroup] = frozenset(),
+        options: list[ShiftOption] | None = None,
+    ):
+        """``options``: the shift options of a scenario with the same site, rules, dates, templates and
+        activities, when already expanded (models of one scenario built many times over)."""
         self.scenario = scenario
         self.rules = site_rules(scenario)
-        self.options: list[ShiftOption] = expand_options(scenario, self.rules)
+        self.options: list[ShiftOption] = options if options is not None else expand_options(scenario, self.rules)
         self.interval_min = scenario.site.interval_min
         self.explain = explain
         self.skip = skip
@@ -444,6 +453,14 @@ class RosterModel:
             if day is None:
                 continue
             people = people_on[day, demand.template]
+            if len(people) == 1:
+                # One eligible person (a line solved alone, wfm.roster.sequential): the penalty is linear in that
+                # person's assignment, with no slack variables (Curtois 24: half the variables of a line's model).
+                if demand.required:
+                    self.objective.add("shift_demand_under", demand.required - people[0], demand.weight_under)
+                else:
+                    self.objective.add("shift_demand_over", people[0], demand.weight_over)
+                continue
             short = self.model.new_int_var(0, demand.required, "")
             extra = self.model.new_int_var(0, len(people), "")
             self.model.add(sum(people) + short - extra == demand.required)
