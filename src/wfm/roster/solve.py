@@ -351,7 +351,9 @@ def _start_values(
     if chosen is None and len(built.model.proto.variables) > settings.plain_max_variables:
         until = min(deadline, time.perf_counter() + settings.time_limit_s * settings.sequential_share)
         workers = settings.num_workers or os.cpu_count() or 1
-        chosen = sequential_assignments(built.scenario, until, workers=workers, seed=settings.seed, skip=skip)
+        chosen = sequential_assignments(
+            built.scenario, until, workers=workers, seed=settings.seed, skip=skip, give_up=deadline - 1.0
+        )
     if chosen is None:
         return None
     return [(var.Index(), int(key in chosen)) for key, var in built.x.items()]
