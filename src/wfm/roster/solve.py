@@ -54,6 +54,11 @@ class SolveSettings:
     # 4642 with bound 4625 (best known 4631). benchmarks/curtois/NOTES.md has the comparison.
     small_portfolio_search: str | None = "reduced_costs"
 
+    @property
+    def workers(self) -> int:
+        """CP-SAT workers: ``num_workers``, or all cores of the machine."""
+        return self.num_workers or os.cpu_count() or 1
+
 
 @dataclass
 class Conflict:
@@ -98,7 +103,7 @@ def _solver(settings: SolveSettings, time_limit_s: float, *, search: bool = Fals
     """A CP-SAT solver with the settings' limits; ``search`` for the phases that optimise the whole model."""
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.1, time_limit_s)
-    workers = settings.num_workers or os.cpu_count() or 1
+    workers = settings.workers
     solver.parameters.num_workers = workers
     if search and settings.small_portfolio_search and workers < PORTFOLIO_WORKERS:
         solver.parameters.subsolvers.append(settings.small_portfolio_search)
@@ -350,9 +355,8 @@ def _start_values(
     chosen = greedy_assignments(built)
     if chosen is None and len(built.model.proto.variables) > settings.plain_max_variables:
         until = min(deadline, time.perf_counter() + settings.time_limit_s * settings.sequential_share)
-        workers = settings.num_workers or os.cpu_count() or 1
         chosen = sequential_assignments(
-            built.scenario, until, workers=workers, seed=settings.seed, skip=skip, give_up=deadline - 1.0
+            built.scenario, until, workers=settings.workers, seed=settings.seed, skip=skip, give_up=deadline - 1.0
         )
     if chosen is None:
         return None
@@ -375,7 +379,7 @@ def _neighbourhood_search(
 
     best, objective, stats = lns.improve(
         built, list(solver.ResponseProto().solution), solver.ObjectiveValue(), deadline - 0.5,
-        workers=settings.num_workers or os.cpu_count() or 1, seed=settings.seed, on_improvement=report,
+        workers=settings.workers, seed=settings.seed, on_improvement=report,
     )
     holder, _ = _fixed_solve(built, settings, list(enumerate(best)), 30.0)
     return holder, objective, stats
