@@ -1,11 +1,15 @@
 """Large neighbourhood search around CP-SAT for large rosters.
 
 Each step frees the assignments of a neighbourhood (a few employees over the whole horizon, or every employee
-over a window of days), fixes everything else to the incumbent by narrowing variable domains in the model
-(restored after the step, so there is no model copy), hints the incumbent, and re-optimises with a light
-presolve and no LP relaxation: on a month-long roster CP-SAT's full presolve alone takes longer than a step
-should. An improvement is kept; neighbourhood sizes adapt (grow when a step is solved to optimality, shrink
-when it times out). CP-SAT's own LNS workers need many threads; this one works on two cores.
+over a window of days) and re-optimises it with everything else at the incumbent, hinted with the incumbent, with a
+light presolve and no LP relaxation. The step solves the neighbourhood's sub-model (``wfm.roster.submodel``: only
+the constraints that touch it, fixed values substituted), so its cost follows the neighbourhood, not the whole
+model, which CP-SAT would load and presolve at every step if the other variables' domains were merely narrowed
+(that remains the fallback for models with constraint kinds the cut does not know). From the same constructed
+roster of Curtois 24 (1.1M variables), 200 s: 37 steps and 836k -> 721k on sub-models, 12 steps and -> 824k by
+narrowing; Curtois 21 (114k variables), 120 s: 38.8-39.4k against 39.6k. An improvement is kept; neighbourhood sizes
+adapt (grow when a step is solved to optimality, shrink when it neither solves nor improves). CP-SAT's own LNS
+workers need many threads; this one works on two cores.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from wfm.roster.model import RosterModel
+from wfm.roster.submodel import SubModelIndex
 
 
 @dataclass
@@ -63,6 +68,7 @@ def improve(
     seed: int = 0,
     step_time_s: float = 3.0,
     on_improvement: Callable[[float, list[int]], None] | None = None,
+    sub_models: bool = True,
 ) -> tuple[list[int], float, LnsStats]:
     """Improve a full solution (values of every model variable, by proto index) until ``deadline``."""
     rng = random.Random(seed)
@@ -71,8 +77,10 @@ def improve(
     if not employees:
         return solution, objective, LnsStats()
     all_indices = sorted({i for indices in by_employee.values() for i in indices})
-    stats = LnsStats(employee_size=min(len(employees), max(2.0, len(employees) * 0.1)),
-                     window_days=min(len(days), 7.0))
+    index = SubModelIndex(built.model, set(all_indices)) if sub_models else None
+    if index is not None and not index.supports:
+        index = None
+    stats = LnsStats(employee_size=min(len(employees), max(2.0, len(employees) * 0.1)), window_days=min(len(days), 7.0))
     best, best_objective = list(solution), objective
     while time.perf_counter() < deadline - 0.2:
         stats.steps += 1
@@ -84,19 +92,25 @@ def improve(
         else:
             chosen = rng.sample(employees, max(1, min(len(employees), round(stats.employee_size))))
             free = {i for e in chosen for i in by_employee[e]}
-        fixed = [i for i in all_indices if i not in free]
-        status, found = _step(built.model, best, fixed, deadline, step_time_s, workers, rng.randrange(1 << 30))
+        limit_s = max(0.1, min(step_time_s, deadline - time.perf_counter()))
+        if index is not None:
+            status, found = _sub_step(index, best, free, limit_s, workers, rng.randrange(1 << 30))
+        else:
+            fixed = [i for i in all_indices if i not in free]
+            status, found = _step(built.model, best, fixed, limit_s, workers, rng.randrange(1 << 30))
         improved = found is not None and found[1] < best_objective - 1e-6
         if improved:
             best, best_objective = found
             stats.improvements += 1
             if on_improvement is not None:
                 on_improvement(best_objective, best)
-        grow = improved or status == cp_model.OPTIMAL
+        # Grow when solved to optimality, shrink when neither solved nor improved. Growing on every improvement
+        # made neighbourhoods that time out (Curtois 21 from a constructed roster, 120 s: 44k, against 39-41k).
+        factor = 1.15 if status == cp_model.OPTIMAL else 1.0 if improved else 0.85
         if by_window:
-            stats.window_days = min(len(days), max(2.0, stats.window_days * (1.15 if grow else 0.85)))
+            stats.window_days = min(len(days), max(2.0, stats.window_days * factor))
         else:
-            stats.employee_size = min(len(employees), max(1.0, stats.employee_size * (1.15 if grow else 0.85)))
+            stats.employee_size = min(len(employees), max(1.0, stats.employee_size * factor))
     return best, best_objective, stats
 
 
@@ -104,8 +118,7 @@ def _step(
     model: cp_model.CpModel,
     incumbent: list[int],
     fixed: list[int],
-    deadline: float,
-    step_time_s: float,
+    limit_s: float,
     workers: int,
     seed: int,
 ) -> tuple[int, tuple[list[int], float] | None]:
@@ -124,7 +137,7 @@ def _step(
     try:
         solver = light_solver(workers, seed)
         solver.parameters.linearization_level = 0
-        solver.parameters.max_time_in_seconds = max(0.1, min(step_time_s, deadline - time.perf_counter()))
+        solver.parameters.max_time_in_seconds = limit_s
         status = solver.Solve(model)
     finally:
         for i, domain in zip(fixed, saved, strict=True):
@@ -135,3 +148,20 @@ def _step(
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return status, (list(solver.ResponseProto().solution), solver.ObjectiveValue())
     return status, None
+
+
+def _sub_step(
+    index: SubModelIndex, incumbent: list[int], free: set[int], limit_s: float, workers: int, seed: int
+) -> tuple[int, tuple[list[int], float] | None]:
+    """One neighbourhood solve on its sub-model (``wfm.roster.submodel``), the incumbent hinted."""
+    cut = index.cut(incumbent, free)
+    solver = light_solver(workers, seed)
+    solver.parameters.linearization_level = 0
+    solver.parameters.max_time_in_seconds = limit_s
+    status = solver.Solve(cut.model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return status, None
+    solution = list(incumbent)
+    for v, value in zip(cut.variables, solver.ResponseProto().solution, strict=True):
+        solution[v] = value
+    return status, (solution, index.objective_value(solution))

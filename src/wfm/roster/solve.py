@@ -318,6 +318,8 @@ def solve_roster(
 def _fixed_solve(built: RosterModel, settings: SolveSettings, values: list[tuple[int, int]], limit_s: float):
     """Solve with the given (proto index, value) pairs fixed: completes a partial roster, or re-creates one."""
     proto = built.model.proto
+    proto.solution_hint.vars.clear()  # a hint left by an earlier phase would clash with these values
+    proto.solution_hint.values.clear()
     proto.solution_hint.vars.extend(i for i, _ in values)
     proto.solution_hint.values.extend(v for _, v in values)
     solver = _solver(settings, limit_s)
@@ -381,7 +383,9 @@ def _neighbourhood_search(
         built, list(solver.ResponseProto().solution), solver.ObjectiveValue(), deadline - 0.5,
         workers=settings.workers, seed=settings.seed, on_improvement=report,
     )
-    holder, _ = _fixed_solve(built, settings, list(enumerate(best)), 30.0)
+    holder, status = _fixed_solve(built, settings, list(enumerate(best)), 30.0)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        raise RuntimeError(f"the neighbourhood search's roster breaks the model ({holder.StatusName(status)})")
     return holder, objective, stats
 
 

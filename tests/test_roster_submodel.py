@@ -1,0 +1,96 @@
+"""The neighbourhood sub-model cut (``wfm.roster.submodel``) against CP-SAT on the whole model with the
+fixed variables' domains pinned: the same optimum, on random models of every supported constraint kind."""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import pytest
+from ortools.sat.python import cp_model
+
+from wfm.benchmarks.curtois import parse_instance, to_scenario
+from wfm.roster import lns
+from wfm.roster.model import RosterModel
+from wfm.roster.submodel import SubModelIndex
+
+INSTANCES = Path(__file__).resolve().parents[1] / "benchmarks" / "curtois" / "instances"
+
+
+def _random_model(rng: random.Random) -> tuple[cp_model.CpModel, list[cp_model.IntVar], list[cp_model.IntVar]]:
+    """Booleans (the decisions) and a few integer counts (auxiliaries) under random constraints."""
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"x{i}") for i in range(14)]
+    counts = [model.new_int_var(0, 6, f"n{i}") for i in range(3)]
+    for n in counts:
+        model.add(n == sum(rng.sample(x, 5)))
+    for _ in range(6):
+        lits = [v if rng.random() < 0.6 else v.Not() for v in rng.sample(x, 3)]
+        kind = rng.randrange(5)
+        if kind == 0:
+            model.add_bool_or(lits)
+        elif kind == 1:
+            model.add_implication(lits[0], lits[1])
+        elif kind == 2:
+            model.add_at_most_one(lits)
+        elif kind == 3:
+            model.add_exactly_one(lits)
+        else:
+            model.add(sum(rng.sample(x, 4)) <= 2).only_enforce_if(lits[0])
+    model.minimize(sum(rng.randint(-3, 5) * v for v in x) + sum(rng.randint(0, 3) * n for n in counts))
+    return model, x, counts
+
+
+def _solve(model: cp_model.CpModel) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    assert solver.Solve(model) == cp_model.OPTIMAL
+    return solver
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_cut_has_the_optimum_of_the_pinned_whole_model(seed: int) -> None:
+    rng = random.Random(seed)
+    model, x, _ = _random_model(rng)
+    incumbent_solver = _solve(model)
+    incumbent = list(incumbent_solver.ResponseProto().solution)
+    primary = {v.Index() for v in x}
+    free = set(rng.sample(sorted(primary), 5))
+    index = SubModelIndex(model, primary)
+    assert index.supports
+    cut = index.cut(incumbent, free)
+    solver = _solve(cut.model)
+    solution = list(incumbent)
+    for v, value in zip(cut.variables, solver.ResponseProto().solution, strict=True):
+        solution[v] = value
+
+    pinned = model.clone()
+    for v in sorted(primary - free):
+        pinned.add(pinned.get_bool_var_from_proto_index(v) == incumbent[v])
+    reference = _solve(pinned)
+    assert index.objective_value(solution) == reference.ObjectiveValue()
+    # The combined solution satisfies the whole model: pin every variable to it.
+    check = model.clone()
+    for v, value in enumerate(solution):
+        check.add(check.get_int_var_from_proto_index(v) == value)
+    assert _solve(check).ObjectiveValue() == index.objective_value(solution)
+
+
+def test_lns_on_sub_models_keeps_a_curtois_roster_legal() -> None:
+    """Instance 7's model: neighbourhood steps on sub-models from a CP-SAT roster; the result checked by
+    pinning the whole model to it."""
+    built = RosterModel(to_scenario(parse_instance(INSTANCES / "Instance7.txt")))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 2
+    solver.parameters.stop_after_first_solution = True
+    assert solver.Solve(built.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    start = list(solver.ResponseProto().solution)
+    best, objective, stats = lns.improve(
+        built, start, solver.ObjectiveValue(), time.perf_counter() + 8.0, workers=2, seed=1
+    )
+    assert stats.steps >= 2 and objective <= solver.ObjectiveValue()
+    check = built.model.clone()
+    for v, value in enumerate(best):
+        check.add(check.get_int_var_from_proto_index(v) == value)
+    assert _solve(check).ObjectiveValue() == objective
