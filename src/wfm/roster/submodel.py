@@ -187,31 +187,21 @@ class SubModelIndex:
         """As ``_linear``, for clauses, implications, at-most-one and exactly-one, given the counts of fixed
         literals that are true and false."""
         if kind == "bool_or":
-            if true:
-                return True
-            if not free_refs:
-                return False
-            ct = proto.constraints.add()
-            ct.bool_or.literals.extend(free_refs)
-            return ct
-        if kind == "bool_and":
-            if false:
-                return False
-            if not free_refs:
-                return True
-            ct = proto.constraints.add()
-            ct.bool_and.literals.extend(free_refs)
-            return ct
-        # at_most_one, exactly_one
-        if true > 1 or (kind == "exactly_one" and not true and not free_refs):
+            holds, literals = (True if true else None), free_refs
+        elif kind == "bool_and":
+            holds, literals = (False if false else None), free_refs
+        elif true > 1 or (kind == "exactly_one" and not true and not free_refs):
             return False
-        if not free_refs:
-            return True
-        ct = proto.constraints.add()
-        if true:  # the one is taken: the free literals are all off
-            ct.bool_and.literals.extend(-r - 1 for r in free_refs)
-        elif kind == "exactly_one":
-            ct.exactly_one.literals.extend(free_refs)
         else:
-            ct.at_most_one.literals.extend(free_refs)
+            holds = None
+            if true:  # the one is taken: the free literals are all off
+                kind, literals = "bool_and", [-r - 1 for r in free_refs]
+            else:
+                literals = free_refs
+        if holds is not None:
+            return holds
+        if not literals:  # no free literal left: an empty clause fails, an empty conjunction holds
+            return kind != "bool_or"
+        ct = proto.constraints.add()
+        getattr(ct, kind).literals.extend(literals)
         return ct
