@@ -94,3 +94,15 @@ def test_lns_on_sub_models_keeps_a_curtois_roster_legal() -> None:
     for v, value in enumerate(best):
         check.add(check.get_int_var_from_proto_index(v) == value)
     assert _solve(check).ObjectiveValue() == objective
+
+
+def test_cut_of_a_variable_in_no_constraint() -> None:
+    model = cp_model.CpModel()
+    a, b = model.new_bool_var("a"), model.new_bool_var("b")
+    model.add_bool_or([b])
+    model.minimize(3 * a - 2 * b)
+    index = SubModelIndex(model, {a.Index(), b.Index()})
+    cut = index.cut([1, 1], {a.Index()})
+    solver = _solve(cut.model)
+    assert cut.variables == [a.Index()] and solver.Value(cut.model.get_bool_var_from_proto_index(0)) == 0
+    assert index.objective_value([0, 1]) == -2

@@ -117,8 +117,23 @@ class SubModelIndex:
         index[variables] = np.arange(len(variables))
         values = np.asarray(incumbent, dtype=np.int64)
 
-        # Every reference of the touched constraints at once: free or fixed, its fixed value, its sub-model ref.
+        model = cp_model.CpModel()
+        proto = model.proto
+        for v in variables.tolist():
+            proto.variables.add().domain.extend(self.proto.variables[v].domain)
         constraints = np.flatnonzero(touched)
+        if constraints.size:
+            self._add_constraints(proto, constraints, index, values)
+        in_cut = index[self._objective_vars] >= 0
+        proto.objective.vars.extend(index[self._objective_vars[in_cut]].tolist())
+        proto.objective.coeffs.extend(self._objective_coeffs[in_cut].tolist())
+        proto.solution_hint.vars.extend(range(len(variables)))
+        proto.solution_hint.values.extend(values[variables].tolist())
+        return SubModel(model, variables.tolist())
+
+    def _add_constraints(self, proto, constraints: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
+        """Add the touched ``constraints`` to the sub-model ``proto``, the fixed variables' values substituted."""
+        # Every reference of the constraints at once: free or fixed, its fixed value, its sub-model ref.
         refs, lengths = _gather(self._ref_offsets, self._refs, constraints)
         coeffs = _gather(self._ref_offsets, self._coeffs, constraints)[0]
         segment = np.concatenate(([0], np.cumsum(lengths)[:-1]))
@@ -139,11 +154,6 @@ class SubModelIndex:
         sub_coeffs = coeffs[is_free].tolist()
         free_guards = np.add.reduceat(is_free & in_enforcement, segment).tolist()
         free_ends = np.cumsum(np.add.reduceat(is_free, segment)).tolist()
-
-        model = cp_model.CpModel()
-        proto = model.proto
-        for v in variables.tolist():
-            proto.variables.add().domain.extend(self.proto.variables[v].domain)
         begin = 0
         for i, c in enumerate(constraints.tolist()):
             end = free_ends[i]
@@ -163,12 +173,6 @@ class SubModelIndex:
                 proto.constraints.add().bool_or.literals.extend(-g - 1 for g in guard)
             elif added is not True:
                 added.enforcement_literal.extend(guard)
-        in_cut = index[self._objective_vars] >= 0
-        proto.objective.vars.extend(index[self._objective_vars[in_cut]].tolist())
-        proto.objective.coeffs.extend(self._objective_coeffs[in_cut].tolist())
-        proto.solution_hint.vars.extend(range(len(variables)))
-        proto.solution_hint.values.extend(values[variables].tolist())
-        return SubModel(model, variables.tolist())
 
     @staticmethod
     def _linear(proto, body: list[int], coeffs: list[int], domain: list[int], constant: int):
