@@ -73,20 +73,29 @@ def sequential_assignments(
         single = single.model_copy(update={"employees": [employee], "roles": roles})
         built = RosterModel(single, skip=skip, options=options)
         options = built.options
-        # One person's model: a light presolve, and CP-SAT's portfolio of 8 searches even on fewer cores (time
-        # sliced; one worker stays one): a legal line can be hard to find (Curtois 22: total minutes held to a
-        # window of two shifts over 364 days), and with 2 workers 10 of 50 lines had none after 5 s, with 8 one.
-        solver = light_solver(max(workers, _LINE_WORKERS) if workers > 1 else 1, seed)
         now = time.perf_counter()
         building_s += now - building
         # The search time left, less the building of the lines still to come, shared evenly: each line's search
         # time is what decides its quality (Curtois 24: 698k in 237 s, 238k in 430 s).
         left = len(employees) - e
         share_s = max(0.0, deadline - now - (left - 1) * building_s / (e + 1)) / left
-        solver.parameters.max_time_in_seconds = max(0.05, give_up - now)
-        found = ProgressCallback(None)
-        with stop_on_stall(solver, found, now + share_s, 0.0, poll_s=0.05):  # its share spent, the best line so far
-            status = solver.Solve(built.model, found)
+        # A light presolve, the solve's own workers for the share; a line not found by then gets CP-SAT's
+        # portfolio of 8 searches (time-sliced on fewer cores) up to ``give_up``: a legal line can be hard to
+        # find (Curtois 22: total minutes held to a window of two shifts over 364 days; with 2 workers 10 of 50
+        # lines had none after 5 s, with 8 one), but on every line the 8 slices cost quality (Curtois 24 in
+        # 600 s: 137k with 2 workers a line, 640-714k with 8).
+        tries = [workers] if workers == 1 or workers >= _LINE_WORKERS else [workers, _LINE_WORKERS]
+        for attempt, line_workers in enumerate(tries):
+            solver = light_solver(line_workers, seed)
+            started = time.perf_counter()
+            last = attempt == len(tries) - 1
+            limit_s = give_up - started if last else min(give_up - started, max(share_s, 1.0))
+            solver.parameters.max_time_in_seconds = max(0.05, limit_s)
+            found = ProgressCallback(None)
+            with stop_on_stall(solver, found, now + share_s, 0.0, poll_s=0.05):  # share spent: the best so far
+                status = solver.Solve(built.model, found)
+            if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                break
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
         for (_, index, skill), var in built.x.items():
