@@ -90,6 +90,8 @@ def test_lns_on_sub_models_keeps_a_curtois_roster_legal() -> None:
         built, start, solver.ObjectiveValue(), time.perf_counter() + 8.0, workers=2, seed=1
     )
     assert stats.steps >= 2 and objective <= solver.ObjectiveValue()
+    assert sum(stats.gain_by_kind.values()) == solver.ObjectiveValue() - objective
+    assert set(stats.gain_by_kind) <= {"employees", "window"}
     check = built.model.clone()
     for v, value in enumerate(best):
         check.add(check.get_int_var_from_proto_index(v) == value)

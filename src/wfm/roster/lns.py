@@ -83,6 +83,7 @@ def improve(
         index = None
     stats = LnsStats(employee_size=min(len(employees), max(2.0, len(employees) * 0.1)), window_days=min(len(days), 7.0))
     best, best_objective = list(solution), objective
+    improved = True  # the last step's outcome; the first step runs as after an improving one
     while time.perf_counter() < deadline - 0.2:
         stats.steps += 1
         by_window = stats.steps % 2 == 0 and len(days) > 7
@@ -97,7 +98,14 @@ def improve(
             free = {i for e in chosen for i in by_employee[e]}
         limit_s = max(0.1, min(step_time_s, deadline - time.perf_counter()))
         if index is not None:
-            status, found = _sub_step(index, best, free, limit_s, workers, rng.randrange(1 << 30))
+            # While steps improve, every worker on CP-SAT's own neighbourhoods of the cut: with 2 workers the
+            # full-problem worker spends a 3-s step on the LP at the root (27 branches on a Curtois 21
+            # neighbourhood), and only the interleaved neighbourhood workers improve (Curtois 21, 120 s from one
+            # start: 35.5k / 37.9k for seeds 0 / 1 against 39.0k / 39.4k; Curtois 24, 200 s: 693k against
+            # 721k). Once a step fails, the full-problem worker is back: only it proves a step optimal, which
+            # is what grows the neighbourhoods (Curtois 13, 600 s: 3523 with neighbourhood workers only,
+            # 2809 and 2381 with the full worker throughout).
+            status, found = _sub_step(index, best, free, limit_s, workers, rng.randrange(1 << 30), improved)
         else:
             fixed = [i for i in all_indices if i not in free]
             status, found = _step(built.model, best, fixed, limit_s, workers, rng.randrange(1 << 30))
@@ -155,18 +163,21 @@ def _step(
 
 
 def _sub_step(
-    index: SubModelIndex, incumbent: list[int], free: set[int], limit_s: float, workers: int, seed: int
+    index: SubModelIndex,
+    incumbent: list[int],
+    free: set[int],
+    limit_s: float,
+    workers: int,
+    seed: int,
+    neighbourhood_workers_only: bool,
 ) -> tuple[int, tuple[list[int], float] | None]:
-    """One neighbourhood solve on its sub-model (``wfm.roster.submodel``), the incumbent hinted."""
+    """One neighbourhood solve on its sub-model (``wfm.roster.submodel``), the incumbent hinted; with
+    ``neighbourhood_workers_only`` every worker runs CP-SAT's own neighbourhoods of the sub-model."""
     cut = index.cut(incumbent, free)
     solver = light_solver(workers, seed)
     solver.parameters.linearization_level = 0
     solver.parameters.max_time_in_seconds = limit_s
-    # Every worker on CP-SAT's own neighbourhoods of the cut: with 2 workers the full-problem worker spends a
-    # 3-s step on the LP at the root (27 branches on a Curtois 21 neighbourhood) and only the interleaved
-    # neighbourhood workers improve; all workers on them: Curtois 21, 120 s from one start, 35.5k / 37.9k
-    # (seeds 0 / 1) against 39.0k / 39.4k; Curtois 24, 200 s: 693k against 721k. One worker has no such workers.
-    solver.parameters.use_lns_only = workers > 1
+    solver.parameters.use_lns_only = neighbourhood_workers_only and workers > 1
     status = solver.Solve(cut.model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return status, None
