@@ -86,14 +86,12 @@ def improve(
     improved = True  # the last step's outcome; the first step runs as after an improving one
     while time.perf_counter() < deadline - 0.2:
         stats.steps += 1
-        by_window = stats.steps % 2 == 0 and len(days) > 7
-        if by_window:
+        kind = "window" if stats.steps % 2 == 0 and len(days) > 7 else "employees"
+        if kind == "window":
             width = max(2, round(stats.window_days))
             first = rng.randrange(0, len(days) - width + 1)
             free = {i for d in days[first : first + width] for i in by_day[d]}
-            kind = "window"
         else:
-            kind = "employees"
             chosen = rng.sample(employees, max(1, min(len(employees), round(stats.employee_size))))
             free = {i for e in chosen for i in by_employee[e]}
         limit_s = max(0.1, min(step_time_s, deadline - time.perf_counter()))
@@ -119,7 +117,7 @@ def improve(
         # Grow when solved to optimality, shrink when neither solved nor improved. Growing on every improvement
         # made neighbourhoods that time out (Curtois 21 from a constructed roster, 120 s: 44k, against 39-41k).
         factor = 1.15 if status == cp_model.OPTIMAL else 1.0 if improved else 0.85
-        if by_window:
+        if kind == "window":
             stats.window_days = min(len(days), max(2.0, stats.window_days * factor))
         else:
             stats.employee_size = min(len(employees), max(1.0, stats.employee_size * factor))

@@ -82,8 +82,8 @@ def sequential_assignments(
         # A light presolve, the solve's own workers for the share; a line not found by then gets CP-SAT's
         # portfolio of 8 searches (time-sliced on fewer cores) up to ``give_up``: a legal line can be hard to
         # find (Curtois 22: total minutes held to a window of two shifts over 364 days; with 2 workers 10 of 50
-        # lines had none after 5 s, with 8 one), but on every line the 8 slices cost quality (Curtois 24 in
-        # 600 s: 137k with 2 workers a line, 640-714k with 8).
+        # lines had none after 5 s, with 8 one), but on every line the 8 slices cost Curtois 24 quality (600 s:
+        # 137k and 179k with 2 workers first, one run 696k; 640k and 714k with 8 on every line).
         tries = [workers] if workers == 1 or workers >= _LINE_WORKERS else [workers, _LINE_WORKERS]
         for attempt, line_workers in enumerate(tries):
             solver = light_solver(line_workers, seed)
