@@ -22,8 +22,10 @@ from wfm.roster.model import RosterModel, RuleGroup
 from wfm.roster.progress import ProgressCallback, stop_on_stall
 from wfm.roster.tables import coverage_of, extract_roster
 
-_LINE_WORKERS = 8
 _LINE_MAX_S = 5.0  # by default, an employee's line is searched this long past the construction's deadline
+# A line's search time, at least: below it lines are poor. Curtois 24, first 20 lines, the objective above the
+# line's LP bound summed: 49.8k with 1 s a line, 32.9k with 2 s, 21.1k with 3 s.
+_LINE_MIN_S = 1.5
 
 
 def _residual(scenario: Scenario, covered: Counter, shift_covered: Counter) -> Scenario:
@@ -41,6 +43,21 @@ def _residual(scenario: Scenario, covered: Counter, shift_covered: Counter) -> S
         for demand in scenario.shift_demand
     ]
     return scenario.model_copy(update={"requirements": requirements, "shift_demand": shift_demand})
+
+
+def _line_solver(workers: int, seed: int, portfolio: bool) -> cp_model.CpSolver:
+    """A line's solver. The LP of a line is tight (its bound within ~0.1 % of the line's cost), so the solve's own
+    workers run with the LP at its fullest: Curtois 24, first 20 lines at 2 s each, the objective left after them
+    1819651 against 1824251 with the default and 1861123 with CP-SAT's 8-search portfolio. ``portfolio``: a
+    search without LP next to one with the fullest LP and a neighbourhood worker, for lines that are hard to
+    find at all (Curtois 22: total minutes held to a window of two shifts over 364 days; with 2 workers 6 of 10
+    lines were not found in 6 s, with this all 10 in 3 s, as well as with the 8-search portfolio in 6 s; the
+    search without LP found most of them first)."""
+    solver = light_solver(max(workers, 3) if portfolio else workers, seed)
+    solver.parameters.linearization_level = 2
+    if portfolio:
+        solver.parameters.subsolvers.extend(["no_lp", "max_lp"])
+    return solver
 
 
 def sequential_assignments(
@@ -67,6 +84,7 @@ def sequential_assignments(
     give_up = deadline + _LINE_MAX_S if give_up is None else max(give_up, deadline)
     options = None  # the same for every line: expanded once
     building_s = 0.0
+    hard_lines = False  # a line needed the portfolio
     for e, employee in enumerate(employees):
         building = time.perf_counter()
         single = _residual(scenario, covered, shift_covered)
@@ -78,23 +96,22 @@ def sequential_assignments(
         # The search time left, less the building of the lines still to come, shared evenly: each line's search
         # time is what decides its quality (Curtois 24: 698k in 237 s, 238k in 430 s).
         left = len(employees) - e
-        share_s = max(0.0, deadline - now - (left - 1) * building_s / (e + 1)) / left
-        # A light presolve, the solve's own workers for the share; a line not found by then gets CP-SAT's
-        # portfolio of 8 searches (time-sliced on fewer cores) up to ``give_up``: a legal line can be hard to
-        # find (Curtois 22: total minutes held to a window of two shifts over 364 days; with 2 workers 10 of 50
-        # lines had none after 5 s, with 8 one), but on every line the 8 slices cost Curtois 24 quality (600 s:
-        # 137k and 179k with 2 workers first, one run 696k; 640k and 714k with 8 on every line).
-        tries = [workers] if workers == 1 or workers >= _LINE_WORKERS else [workers, _LINE_WORKERS]
-        for attempt, line_workers in enumerate(tries):
-            solver = light_solver(line_workers, seed)
+        share_s = max(_LINE_MIN_S, max(0.0, deadline - now - (left - 1) * building_s / (e + 1)) / left)
+        # A light presolve and the solve's own workers with the LP at its fullest for the share; a line not found
+        # by then is searched up to ``give_up`` by a line-level portfolio (see ``_line_solver``), which also goes
+        # first for the lines after it: lines of one scenario tend to be alike.
+        tries = [False, True] if not hard_lines else [True]
+        for attempt, portfolio in enumerate(tries):
+            solver = _line_solver(workers, seed, portfolio)
             started = time.perf_counter()
             last = attempt == len(tries) - 1
-            limit_s = give_up - started if last else min(give_up - started, max(share_s, 1.0))
+            limit_s = give_up - started if last else min(give_up - started, share_s)
             solver.parameters.max_time_in_seconds = max(0.05, limit_s)
             found = ProgressCallback(None)
             with stop_on_stall(solver, found, now + share_s, 0.0, poll_s=0.05):  # share spent: the best so far
                 status = solver.Solve(built.model, found)
             if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                hard_lines = hard_lines or portfolio
                 break
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
