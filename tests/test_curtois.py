@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -138,6 +139,38 @@ def test_construction_past_its_deadline_still_finds_every_line():
     solution = _constructed(instance, now - 1.0, give_up=now + 60)
     assert evaluate(instance, solution).violations == []
     assert set(solution["employee"]) == {staff.id for staff in instance.staff}
+
+
+def test_a_line_not_found_in_its_share_is_found_by_the_hard_line_search(monkeypatch):
+    """With no time for the first search, the hard-line search finds each line, and goes first after that."""
+    from wfm.roster import sequential
+
+    monkeypatch.setattr(sequential, "_LINE_MIN_S", 0.0)
+    calls: list[bool] = []
+    line_solver = sequential._line_solver
+
+    def recording(workers: int, seed: int, portfolio: bool):
+        calls.append(portfolio)
+        return line_solver(workers, seed, portfolio)
+
+    monkeypatch.setattr(sequential, "_line_solver", recording)
+    # Three of Curtois 22's staff: total minutes held to a window of two shifts over 364 days.
+    full = parse_instance(INSTANCES / "Instance22.txt")
+    staff = full.staff[:3]
+    ids = {s.id for s in staff}
+    instance = dataclasses.replace(
+        full,
+        staff=staff,
+        days_off={k: v for k, v in full.days_off.items() if k in ids},
+        on_requests=[r for r in full.on_requests if r[0] in ids],
+        off_requests=[r for r in full.off_requests if r[0] in ids],
+    )
+    now = time.perf_counter()
+    solution = _constructed(instance, now - 1.0, give_up=now + 120)
+    assert evaluate(instance, solution).violations == []
+    assert set(solution["employee"]) == ids
+    first_hard = calls.index(True)
+    assert all(calls[first_hard:]) and len(calls) - first_hard >= len(instance.staff) - 1
 
 
 def _constructed(instance: Instance, deadline: float, give_up: float | None = None) -> pd.DataFrame:
