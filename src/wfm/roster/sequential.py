@@ -96,7 +96,10 @@ def sequential_assignments(
         # The search time left, less the building of the lines still to come, shared evenly: each line's search
         # time is what decides its quality (Curtois 24: 698k in 237 s, 238k in 430 s).
         left = len(employees) - e
-        share_s = max(_LINE_MIN_S, max(0.0, deadline - now - (left - 1) * building_s / (e + 1)) / left)
+        build_s = (left - 1) * building_s / (e + 1)
+        # The floor only as far as the solve's own deadline leaves time for every line still to come.
+        floor_s = min(_LINE_MIN_S, max(0.0, give_up - now - build_s) / left)
+        share_s = max(floor_s, max(0.0, deadline - now - build_s) / left)
         # A light presolve and the solve's own workers with the LP at its fullest for the share; a line not found
         # by then is searched up to ``give_up`` by a line-level portfolio (see ``_line_solver``), which also goes
         # first for the lines after it: lines of one scenario tend to be alike.
