@@ -70,9 +70,11 @@ def sequential_assignments(
     give_up: float | None = None,
 ) -> dict[tuple[int, int, str], int] | None:
     """A roster as hint values for the whole model's ``x`` variables (keys ``(employee, option, skill)`` set to 1),
-    each employee's line solved alone, in turn, until ``deadline`` (shared evenly among those left); rule
-    groups in ``skip`` are left out, as in the whole model. Past the deadline each line still gets searched
-    until its first solution, up to ``give_up`` (default: ``_LINE_MAX_S`` past the deadline).
+    each employee's line solved alone, in turn, until ``deadline`` (shared evenly among those left, at least
+    ``_LINE_MIN_S`` a line as far as ``give_up`` leaves time for the lines to come); rule groups in ``skip``
+    are left out, as in the whole model. A line not found in its share is searched on until its first solution,
+    up to ``give_up`` (default: ``_LINE_MAX_S`` past the deadline), by a search of at least 3 workers whatever
+    ``workers`` says (``_line_solver``).
 
     None when some employee's own rules admit no line (or none is found by ``give_up``).
     """
@@ -103,7 +105,7 @@ def sequential_assignments(
         # A light presolve and the solve's own workers with the LP at its fullest for the share; a line not found
         # by then is searched up to ``give_up`` by a line-level portfolio (see ``_line_solver``), which also goes
         # first for the lines after it: lines of one scenario tend to be alike.
-        tries = [False, True] if not hard_lines else [True]
+        tries = [True] if hard_lines else [False, True]
         for attempt, portfolio in enumerate(tries):
             solver = _line_solver(workers, seed, portfolio)
             started = time.perf_counter()
@@ -114,7 +116,7 @@ def sequential_assignments(
             with stop_on_stall(solver, found, now + share_s, 0.0, poll_s=0.05):  # share spent: the best so far
                 status = solver.Solve(built.model, found)
             if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                hard_lines = hard_lines or portfolio
+                hard_lines = portfolio  # once True, every later line runs the portfolio only
                 break
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
