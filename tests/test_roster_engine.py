@@ -419,3 +419,17 @@ def test_plain_search_hands_over_when_it_stalls():
             time.sleep(0.2)
             callback.external(90.0, 0.0)
     assert improving.stopped_at is None
+    # Within ``min_gap`` of the proven bound the search is left to prove its roster; the bound counts as CP-SAT
+    # reports it, not only as it stood at the last roster.
+    close = ProgressCallback(None)
+    close.external(100.0, 90.0)
+    close.bound_improved(99.5)
+    proving = Solver()
+    with stop_on_stall(proving, close, earliest=time.perf_counter(), stall_s=0.2, poll_s=0.05, min_gap=0.01):
+        time.sleep(1.0)
+    assert proving.stopped_at is None
+    wide = Solver()
+    with stop_on_stall(wide, close, earliest=time.perf_counter(), stall_s=0.2, poll_s=0.05, min_gap=0.001):
+        time.sleep(1.0)
+    assert wide.stopped_at is not None
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -21,7 +22,8 @@ class Progress:
 
 
 class ProgressCallback(cp_model.CpSolverSolutionCallback):
-    """Counts the rosters found and when, and passes each on to ``report``."""
+    """Counts the rosters found and when, keeps the best objective and bound, and passes each roster on to
+    ``report``."""
 
     def __init__(self, report: Callable[[Progress], None] | None) -> None:
         super().__init__()
@@ -30,6 +32,8 @@ class ProgressCallback(cp_model.CpSolverSolutionCallback):
         self.first_solution_s: float | None = None
         self.last_solution_at = self.start
         self.solutions = 0
+        self.objective = math.inf
+        self.bound = -math.inf
 
     def on_solution_callback(self) -> None:
         self.external(self.ObjectiveValue(), self.BestObjectiveBound())
@@ -39,24 +43,39 @@ class ProgressCallback(cp_model.CpSolverSolutionCallback):
         self.last_solution_at = time.perf_counter()
         elapsed = self.last_solution_at - self.start
         self.solutions += 1
+        self.objective = min(self.objective, objective)
+        self.bound = max(self.bound, bound)
         if self.first_solution_s is None:
             self.first_solution_s = elapsed
         if self.report is not None:
             self.report(Progress(objective, bound, elapsed))
 
+    def bound_improved(self, bound: float) -> None:
+        """CP-SAT's ``best_bound_callback``: the search proved a better bound."""
+        self.bound = max(self.bound, bound)
+
 
 @contextlib.contextmanager
 def stop_on_stall(
-    solver: cp_model.CpSolver, callback: ProgressCallback, earliest: float, stall_s: float, poll_s: float = 0.25
+    solver: cp_model.CpSolver,
+    callback: ProgressCallback,
+    earliest: float,
+    stall_s: float,
+    poll_s: float = 0.25,
+    min_gap: float = 0.0,
 ):
     """Stop the solve once past ``earliest`` with no new roster for ``stall_s`` (a watchdog thread, looking
-    every ``poll_s``: CP-SAT calls back only on solutions, so a stalled search has to be stopped from outside)."""
+    every ``poll_s``: CP-SAT calls back only on solutions, so a stalled search has to be stopped from outside).
+    A search whose best roster is within ``min_gap`` (a share of its objective) of the proven bound is left to
+    run: what is left to gain is that small, and only this search can prove the roster optimal."""
     done = threading.Event()
+    solver.best_bound_callback = callback.bound_improved
 
     def watch() -> None:
         while not done.wait(poll_s):
             now = time.perf_counter()
-            if callback.solutions and now >= earliest and now - callback.last_solution_at >= stall_s:
+            stalled = callback.solutions and now >= earliest and now - callback.last_solution_at >= stall_s
+            if stalled and callback.objective - callback.bound > min_gap * max(1.0, abs(callback.objective)):
                 solver.stop_search()
                 return
 

@@ -38,6 +38,10 @@ class SolveSettings:
     # it hands over to the neighbourhood search once it found nothing better for ``lns_stall_share``.
     lns_start_share: float = 0.3
     lns_stall_share: float = 0.15
+    # ... unless its best roster is within this share of the proven bound: the neighbourhood search could gain at
+    # most that, and it cannot prove a roster optimal (Curtois 3, 60 s: one run in ~30 handed over at 1003 with
+    # bound 1001 and ended there; the plain search proves 1001 in 2-21 s).
+    lns_min_gap: float = 0.01
     greedy_start: bool = True  # start from a greedy roster when no hint is given
     # When the greedy start gives up on a model above ``plain_max_variables``, a roster built one employee at a
     # time (``wfm.roster.sequential``) in up to this share of the time limit: CP-SAT on the whole of Curtois 21
@@ -255,7 +259,7 @@ def solve_roster(
         if settings.lns:
             earliest = started + settings.time_limit_s * settings.lns_start_share
             stall_s = settings.time_limit_s * settings.lns_stall_share
-            with stop_on_stall(solver, callback, earliest, stall_s):
+            with stop_on_stall(solver, callback, earliest, stall_s, min_gap=settings.lns_min_gap):
                 status = solver.Solve(built.model, callback)
         else:
             status = solver.Solve(built.model, callback)
