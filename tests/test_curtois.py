@@ -208,8 +208,9 @@ def test_benchmark_script_reports_the_median_of_several_runs(tmp_path):
 
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "curtois" / "run.py"
     out, raw = tmp_path / "RESULTS.md", tmp_path / "results.json"
-    args = ["--instances", "1", "--time-limit", "10", "--workers", "2", "--runs", "2", "--out", str(out)]
+    args = ["--instances", "1", "--time-limit", "10", "--workers", "2", "--runs", "3", "--out", str(out)]
     subprocess.run([sys.executable, str(script), *args, "--json", str(raw)], check=True, capture_output=True)
     row = json.loads(raw.read_text())["Instance1"]
-    assert row["run_objectives"] == [607, 607] and row["objective"] == 607 and row["violations"] == 0
-    assert "| Instance1 | 10 | 607 | 607 | 607 | 0.00% | 607 / 607 | 0 |" in out.read_text()
+    assert row["run_objectives"] == [607, 607, 607] and row["objective"] == 607 and row["violations"] == 0
+    assert row["seed"] == 1  # the median of three equal runs: the middle one
+    assert "| Instance1 | 10 | 607 | 607 | 607 | 0.00% | 607 / 607 / 607 | 0 |" in out.read_text()

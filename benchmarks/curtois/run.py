@@ -51,13 +51,15 @@ def main() -> None:
     for number in parse_range(args.instances):
         path = HERE / "instances" / f"Instance{number}.txt"
         runs = [solve_instance(path, args.time_limit, args.workers, args.seed + k) for k in range(args.runs)]
-        run = sorted(runs, key=lambda r: r.evaluation.objective)[(len(runs) - 1) // 2]  # the (lower) median
+        order = sorted(range(len(runs)), key=lambda k: runs[k].evaluation.objective)
+        median = order[(len(runs) - 1) // 2]  # the lower median
+        run = runs[median]
         summary = run.summary()
         improving = [t for t, _, _ in run.trajectory]
         summary.update(
             time_limit_s=args.time_limit,
             workers=args.workers,
-            seed=args.seed + runs.index(run),
+            seed=args.seed + median,
             final_solution_s=improving[-1] if improving else None,
             machine=machine_description(),
             run_objectives=[r.evaluation.objective for r in runs],
