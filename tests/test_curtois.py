@@ -90,7 +90,7 @@ def test_the_stall_watchdog_hears_of_each_bound_cp_sat_proves():
     solver.parameters.num_workers = 1
     bounds_with_rosters: list[float] = []
     callback = ProgressCallback(lambda progress: bounds_with_rosters.append(progress.bound))
-    with stop_on_stall(solver, callback, earliest=time.perf_counter() + 60, stall_s=60):
+    with stop_on_stall(solver, callback, earliest=time.perf_counter() + 60, stall_s=60, min_gap=0.01):
         assert solver.solve(built.model, callback) == cp_model.OPTIMAL
     # The bound rises between rosters (Instance1: 3 at the optimal roster, 300-500 proven after it).
     assert max(bounds_with_rosters) < callback.bound <= solver.objective_value == callback.objective == 607

@@ -432,4 +432,3 @@ def test_plain_search_hands_over_when_it_stalls():
     with stop_on_stall(wide, close, earliest=time.perf_counter(), stall_s=0.2, poll_s=0.05, min_gap=0.001):
         time.sleep(1.0)
     assert wide.stopped_at is not None
-

@@ -91,9 +91,9 @@ def main() -> None:
         gap = (r["objective"] - ub) / ub
         bound = f"{r['bound']:.0f}" if r["bound"] is not None else "-"
         last = f"{r['final_solution_s']:.1f}" if r.get("final_solution_s") is not None else "-"
-        runs = " / ".join(str(o) for o in r.get("run_objectives", [r["objective"]]))
+        objectives = " / ".join(str(o) for o in r.get("run_objectives", [r["objective"]]))
         lines.append(
-            f"| {name} | {r['time_limit_s']:.0f} | {r['objective']} | {bound} | {ub} | {gap:.2%} | {runs} | "
+            f"| {name} | {r['time_limit_s']:.0f} | {r['objective']} | {bound} | {ub} | {gap:.2%} | {objectives} | "
             f"{r['violations']} | "
             f"{r['first_solution_s']:.2f} | {last} | {r['status']} | {r['machine']} |"
         )
