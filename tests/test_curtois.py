@@ -214,3 +214,43 @@ def test_benchmark_script_reports_the_median_of_several_runs(tmp_path):
     assert row["run_objectives"] == [607, 607, 607] and row["objective"] == 607 and row["violations"] == 0
     assert row["seed"] == 1  # the median of three equal runs: the middle one
     assert "| Instance1 | 10 | 607 | 607 | 607 | 0.00% | 607 / 607 / 607 | 0 |" in out.read_text()
+
+
+def test_day_costs_match_the_benchmark_penalties_of_each_day():
+    """What the neighbourhood search reads as the cost of each day equals the benchmark's cover and request
+    penalties of that day, recomputed from the solution table alone."""
+    from ortools.sat.python import cp_model
+
+    from wfm.benchmarks.curtois import solution_from_roster
+    from wfm.roster.lns import DayCosts
+    from wfm.roster.model import RosterModel
+    from wfm.roster.tables import extract_roster
+
+    instance = parse_instance(INSTANCES / "Instance3.txt")
+    built = RosterModel(to_scenario(instance))
+    first = cp_model.CpSolver()
+    first.parameters.num_workers = 2
+    first.parameters.stop_after_first_solution = True  # a costly roster: many days carry penalties
+    assert first.solve(built.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    # Its assignments fixed and the rest (cover slacks) solved to optimality, as the search's rosters are.
+    decisions = list(built.x.values()) + list(built.work.values())
+    for var in decisions:
+        built.model.add_hint(var, first.value(var))
+    solver = cp_model.CpSolver()
+    solver.parameters.fix_variables_to_their_hinted_value = True
+    assert solver.solve(built.model) == cp_model.OPTIMAL
+    solution = solution_from_roster(extract_roster(built, solver))
+    assigned = {(row.employee, row.day): row.shift for row in solution.itertuples()}
+    expected = [0] * instance.horizon
+    for who, day, shift_id, weight in instance.on_requests:
+        expected[day] += weight * (assigned.get((who, day)) != shift_id)
+    for who, day, shift_id, weight in instance.off_requests:
+        expected[day] += weight * (assigned.get((who, day)) == shift_id)
+    for day, shift_id, required, under, over in instance.cover:
+        n = sum(1 for (_, d), s in assigned.items() if d == day and s == shift_id)
+        expected[day] += under * max(0, required - n) + over * max(0, n - required)
+
+    costs = DayCosts(built).of(list(solver.response_proto.solution))
+    assert costs.tolist() == expected
+    assert sum(expected) == solver.objective_value
+    assert sum(cost > 0 for cost in expected) >= 5
