@@ -108,3 +108,13 @@ def test_cut_of_a_variable_in_no_constraint() -> None:
     solver = _solve(cut.model)
     assert cut.variables == [a.Index()] and solver.Value(cut.model.get_bool_var_from_proto_index(0)) == 0
     assert index.objective_value([0, 1]) == -2
+
+
+def test_a_step_gets_time_by_its_size() -> None:
+    """Instance 8: 3 employees over 28 days free 420 variables, all 30 over a week 1050; Instance 24's steps
+    free tens of thousands."""
+    assert lns.step_limit_s(420, 3.0, 2000.0, 50.0) == pytest.approx(0.21)
+    assert lns.step_limit_s(1050, 3.0, 2000.0, 50.0) == pytest.approx(0.525)
+    assert lns.step_limit_s(40_000, 3.0, 2000.0, 50.0) == 3.0
+    assert lns.step_limit_s(40_000, 3.0, 2000.0, 1.2) == 1.2  # never past the deadline
+    assert lns.step_limit_s(20, 3.0, 2000.0, 50.0) == 0.1

@@ -19,8 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-from ortools.sat.python import cp_model, cp_model_helper
+from ortools.sat.python import cp_model
 
 from wfm.roster.model import RosterModel
 from wfm.roster.submodel import SubModelIndex
@@ -60,31 +59,6 @@ def _neighbourhoods(built: RosterModel) -> tuple[dict[int, list[int]], dict[int,
     return by_employee, by_day
 
 
-class DayCosts:
-    """What each day of a roster costs in the objective terms that belong to a day (demand missed or exceeded,
-    requests), from a solution vector."""
-
-    def __init__(self, built: RosterModel):
-        days: list[int] = []
-        indices: list[int] = []
-        coefs: list[int] = []
-        self.offsets = np.zeros(built.scenario.days)
-        for day, terms in built.objective.by_day.items():
-            flat = cp_model_helper.FlatIntExpr(sum(coef * expr for expr, coef in terms))
-            days.extend([day] * len(flat.vars))
-            indices.extend(v.index for v in flat.vars)
-            coefs.extend(flat.coeffs)
-            self.offsets[day] += flat.offset
-        self.days = np.array(days, dtype=np.int64)
-        self.indices = np.array(indices, dtype=np.int64)
-        self.coefs = np.array(coefs, dtype=np.float64)
-
-    def of(self, solution: list[int]) -> np.ndarray:
-        """The cost of each day (index = day) in ``solution``."""
-        values = np.asarray(solution, dtype=np.float64)[self.indices] * self.coefs
-        return self.offsets + np.bincount(self.days, weights=values, minlength=len(self.offsets))
-
-
 def improve(
     built: RosterModel,
     solution: list[int],
@@ -94,14 +68,11 @@ def improve(
     workers: int,
     seed: int = 0,
     step_time_s: float = 3.0,
-    step_vars_per_s: float = 2000.0,
+    step_vars_per_s: float = 2000.0,  # a step's time per free variable: ``step_limit_s``
     on_improvement: Callable[[float, list[int]], None] | None = None,
     sub_models: bool = True,
-    focus: float = 0.5,
 ) -> tuple[list[int], float, LnsStats]:
-    """Improve a full solution (values of every model variable, by proto index) until ``deadline``.
-
-    ``focus``: the share of window steps placed over a day drawn by what it costs (``DayCosts``), not uniformly."""
+    """Improve a full solution (values of every model variable, by proto index) until ``deadline``."""
     rng = random.Random(seed)
     by_employee, by_day = _neighbourhoods(built)
     employees, days = sorted(by_employee), sorted(by_day)
@@ -113,23 +84,18 @@ def improve(
         index = None
     stats = LnsStats(employee_size=min(len(employees), max(2.0, len(employees) * 0.1)), window_days=min(len(days), 7.0))
     best, best_objective = list(solution), objective
-    day_costs = DayCosts(built)
-    cost_by_day = day_costs.of(best)
     improved = True  # the last step's outcome; the first step runs as after an improving one
     while time.perf_counter() < deadline - 0.2:
         stats.steps += 1
         kind = "window" if stats.steps % 2 == 0 and len(days) > 7 else "employees"
         if kind == "window":
             width = max(2, round(stats.window_days))
-            first = _window_start(rng, cost_by_day, width, focus)
+            first = rng.randrange(0, len(days) - width + 1)
             free = {i for d in days[first : first + width] for i in by_day[d]}
         else:
             chosen = rng.sample(employees, max(1, min(len(employees), round(stats.employee_size))))
             free = {i for e in chosen for i in by_employee[e]}
-        # A step's time follows its size, up to ``step_time_s``: small neighbourhoods improve within tenths of a
-        # second, and many short steps beat few long ones (Curtois 16, 30 s from one start: 3848-4050 with
-        # 0.3-s steps, 4814-6205 with 3-s steps).
-        limit_s = max(0.1, min(step_time_s, len(free) / step_vars_per_s, deadline - time.perf_counter()))
+        limit_s = step_limit_s(len(free), step_time_s, step_vars_per_s, deadline - time.perf_counter())
         if index is not None:
             # While steps improve, every worker on CP-SAT's own neighbourhoods of the cut: with 2 workers the
             # full-problem worker spends a 3-s step on the LP at the root (27 branches on a Curtois 21
@@ -146,7 +112,6 @@ def improve(
         if improved:
             stats.gain_by_kind[kind] = stats.gain_by_kind.get(kind, 0.0) + best_objective - found[1]
             best, best_objective = found
-            cost_by_day = day_costs.of(best)
             stats.improvements += 1
             if on_improvement is not None:
                 on_improvement(best_objective, best)
@@ -160,15 +125,12 @@ def improve(
     return best, best_objective, stats
 
 
-def _window_start(rng: random.Random, cost_by_day: np.ndarray, width: int, focus: float) -> int:
-    """First day of a window of ``width`` days: with probability ``focus`` one that holds a day drawn in
-    proportion to its cost, else any."""
-    latest = len(cost_by_day) - width
-    weights = np.maximum(cost_by_day, 0.0)
-    if rng.random() >= focus or weights.sum() <= 0:
-        return rng.randrange(0, latest + 1)
-    day = rng.choices(range(len(weights)), weights=weights.tolist())[0]
-    return rng.randint(max(0, day - width + 1), min(day, latest))
+def step_limit_s(free_variables: int, step_time_s: float, vars_per_s: float, remaining_s: float) -> float:
+    """A step's time limit: ``free_variables / vars_per_s``, at most ``step_time_s`` and what is left, at least
+    0.1 s. Small neighbourhoods improve within tenths of a second, and many short steps beat few long ones
+    (Curtois 16 / 18, 30 / 60 s of LNS from one start: 3848-4050 / 6313-6398 with steps of ~0.3 s, 4814-6205 /
+    8503-9143 with 3-s steps); large ones (Curtois 21, 24) keep their 3 s."""
+    return max(0.1, min(step_time_s, free_variables / vars_per_s, remaining_s))
 
 
 def _step(

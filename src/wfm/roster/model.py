@@ -39,15 +39,10 @@ class ObjectiveTerms:
     """Objective terms by name, so the solved objective can be broken down."""
 
     terms: dict[str, list[tuple[cp_model.LinearExprT, int]]] = field(default_factory=lambda: defaultdict(list))
-    # The terms that belong to one day of the horizon (demand met or missed, requests), by day index: where the
-    # roster loses, so where neighbourhood search looks (``wfm.roster.lns``).
-    by_day: dict[int, list[tuple[cp_model.LinearExprT, int]]] = field(default_factory=lambda: defaultdict(list))
 
-    def add(self, name: str, expr: cp_model.LinearExprT, coef: int, day: int | None = None) -> None:
+    def add(self, name: str, expr: cp_model.LinearExprT, coef: int) -> None:
         if coef:
             self.terms[name].append((expr, coef))
-            if day is not None:
-                self.by_day[day].append((expr, coef))
 
     def expression(self) -> cp_model.LinearExprT:
         return sum(coef * expr for items in self.terms.values() for expr, coef in items)
@@ -356,9 +351,9 @@ class RosterModel:
             granted = work[day] if request.template is None else self._day_template_sum(e, day, request.template)
             coef = request.weight * weights.request
             if request.kind == "on":
-                self.objective.add("requests", 1 - granted, coef, day)
+                self.objective.add("requests", 1 - granted, coef)
             elif not isinstance(granted, int):
-                self.objective.add("requests", granted, coef, day)
+                self.objective.add("requests", granted, coef)
 
         if rules.standard_minutes_per_week is not None and weights.overtime_hour:
             for week in full_weeks(days):
@@ -432,7 +427,6 @@ class RosterModel:
         steps = weights.under_coverage_steps
         self.coverage_vars: dict[tuple[int, str], tuple] = {}
         for (t, skill), (required, maximum) in sorted(wanted.items()):
-            day = t * self.interval_min // 1440
             covered = sum(on_shift[t, skill]) - sum(on_break[t, skill])
             short = self.model.new_int_var(0, required, "")
             extra = self.model.new_int_var(0, max(0, len(on_shift[t, skill])) * len(self.scenario.employees), "")
@@ -441,12 +435,12 @@ class RosterModel:
             for j in range(1, steps + 1):
                 # Tangent lines of a convex piecewise curve: the j-th missing person costs j times the first.
                 self.model.add(penalty >= weights.under_coverage * (j * short - j * (j - 1) // 2))
-            self.objective.add("under_coverage", penalty, 1, day)
-            self.objective.add("over_coverage", extra, weights.over_coverage, day)
+            self.objective.add("under_coverage", penalty, 1)
+            self.objective.add("over_coverage", extra, weights.over_coverage)
             if maximum is not None:
                 above = self.model.new_int_var(0, len(self.scenario.employees), "")
                 self.model.add(above >= covered - maximum)
-                self.objective.add("over_maximum", above, weights.over_maximum, day)
+                self.objective.add("over_maximum", above, weights.over_maximum)
             self.coverage_vars[t, skill] = (covered, short, extra)
 
     def _shift_demand(self) -> None:
@@ -463,15 +457,15 @@ class RosterModel:
                 # One eligible person (a line solved alone, wfm.roster.sequential): the penalty is linear in that
                 # person's assignment, with no slack variables (Curtois 24: half the variables of a line's model).
                 if demand.required:
-                    self.objective.add("shift_demand_under", demand.required - people[0], demand.weight_under, day)
+                    self.objective.add("shift_demand_under", demand.required - people[0], demand.weight_under)
                 else:
-                    self.objective.add("shift_demand_over", people[0], demand.weight_over, day)
+                    self.objective.add("shift_demand_over", people[0], demand.weight_over)
                 continue
             short = self.model.new_int_var(0, demand.required, "")
             extra = self.model.new_int_var(0, len(people), "")
             self.model.add(sum(people) + short - extra == demand.required)
-            self.objective.add("shift_demand_under", short, demand.weight_under, day)
-            self.objective.add("shift_demand_over", extra, demand.weight_over, day)
+            self.objective.add("shift_demand_under", short, demand.weight_under)
+            self.objective.add("shift_demand_over", extra, demand.weight_over)
 
     def _role_on_duty(self, role: str, team: str | None = None) -> tuple[dict[int, list], int]:
         """Per interval, the head counts of ``role`` members (of ``team``, if given) per shift option covering
@@ -512,15 +506,13 @@ class RosterModel:
                     self.model.add(sum(people) <= team_count * anyone)
                     missing = self.model.new_bool_var("")
                     self.model.add(sum(leaders.get(t, [])) + missing >= anyone)
-                    self.objective.add("leader_missing", missing, weights.leader_missing, t * self.interval_min // 1440)
+                    self.objective.add("leader_missing", missing, weights.leader_missing)
         if roles.agents_per_supervisor is not None:
             supervisors, _ = self._role_on_duty(roles.supervisor_role)
             for t, people in agents.items():
                 short = self.model.new_int_var(0, agent_count, "")
                 self.model.add(roles.agents_per_supervisor * (sum(supervisors.get(t, [])) + short) >= sum(people))
-                self.objective.add(
-                    "supervisor_missing", short, weights.supervisor_missing, t * self.interval_min // 1440
-                )
+                self.objective.add("supervisor_missing", short, weights.supervisor_missing)
 
     def _fairness(self) -> None:
         weights = self.scenario.weights
