@@ -118,3 +118,11 @@ def test_a_step_gets_time_by_its_size() -> None:
     assert lns.step_limit_s(40_000, 3.0, 2000.0, 50.0) == 3.0
     assert lns.step_limit_s(40_000, 3.0, 2000.0, 1.2) == 1.2  # never past the deadline
     assert lns.step_limit_s(20, 3.0, 2000.0, 50.0) == 0.1
+
+
+def test_neighbourhood_kinds_are_drawn_by_recent_gain() -> None:
+    """The roulette weights: equal while nothing gained, in proportion to the gain per second, and never below
+    the floor, so a kind that stopped paying is still tried."""
+    assert lns._kind_weights([0.0, 0.0]) == [1.0, 1.0]
+    assert lns._kind_weights([30.0, 10.0]) == pytest.approx([0.75, 0.25])
+    assert lns._kind_weights([100.0, 0.0]) == pytest.approx([1.0, lns.KIND_MIN_SHARE])
