@@ -28,9 +28,9 @@ from wfm.roster.submodel import SubModelIndex
 
 # The adaptive choice of a step's kind. Which kind pays differs by instance and changes as the roster improves
 # (Curtois 8 after plain CP-SAT: windows took off 189-282 in 30 s, employees 0-96; Curtois 16 from a 10-s start:
-# both). Against strict alternation, same start, seeds 0-2: Curtois 16, 60 s: 3741 / 3848 / 3648 against
-# 4147 / 4052 / 3850; Curtois 8, 30 s: 1603 / 1609 / 1693 against 1692 / 1697 / 1511; Curtois 12, 30 s:
-# 5473 / 5179 / 5269 against 5090 / 5573 / 5195.
+# both). Against strict alternation from the same starts: better in 8 of 13 paired runs on Curtois 8, 12, 15, 16
+# and 18, 2.3 % off their sum; clearly only on Curtois 16, 60 s: 3741 / 3848 / 3648 against 4147 / 4052 / 3850
+# (benchmarks/curtois/NOTES.md, tenth session).
 KIND_MIN_SHARE = 0.2  # a kind's weight is its share of the recent gain per second, at least this
 KIND_MEMORY = 0.95  # per step of a kind, what its earlier gain and time still count
 
