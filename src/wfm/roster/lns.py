@@ -123,10 +123,11 @@ def improve(
             fixed = [i for i in all_indices if i not in free]
             status, found = _step(built.model, best, fixed, limit_s, workers, rng.randrange(1 << 30))
         improved = found is not None and found[1] < best_objective - 1e-6
-        recent_gain[kind] = KIND_MEMORY * recent_gain[kind] + (best_objective - found[1] if improved else 0.0)
+        gain = best_objective - found[1] if improved else 0.0
+        recent_gain[kind] = KIND_MEMORY * recent_gain[kind] + gain
         recent_s[kind] = KIND_MEMORY * recent_s[kind] + time.perf_counter() - step_started
         if improved:
-            stats.gain_by_kind[kind] = stats.gain_by_kind.get(kind, 0.0) + best_objective - found[1]
+            stats.gain_by_kind[kind] = stats.gain_by_kind.get(kind, 0.0) + gain
             best, best_objective = found
             stats.improvements += 1
             if on_improvement is not None:
