@@ -17,6 +17,7 @@ from collections import Counter
 from ortools.sat.python import cp_model
 
 from wfm.roster.domain import Scenario
+from wfm.roster.linedp import line_hint
 from wfm.roster.lns import light_solver
 from wfm.roster.model import RosterModel, RuleGroup
 from wfm.roster.progress import ProgressCallback, stop_on_stall
@@ -93,6 +94,9 @@ def sequential_assignments(
         single = single.model_copy(update={"employees": [employee], "roles": roles})
         built = RosterModel(single, skip=skip, options=options)
         options = built.options
+        hint = line_hint(built)
+        built.model.proto.solution_hint.vars.extend(i for i, _ in hint)
+        built.model.proto.solution_hint.values.extend(v for _, v in hint)
         now = time.perf_counter()
         building_s += now - building
         # The search time left, less the building of the lines still to come, shared evenly: each line's search

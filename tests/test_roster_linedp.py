@@ -1,0 +1,107 @@
+"""The line dynamic programme (``wfm.roster.linedp``) against CP-SAT on the engine's own model of the same line:
+exact under the run and succession rules, and a line that keeps the horizon's limits when it says so."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from ortools.sat.python import cp_model
+
+from wfm.benchmarks.curtois import parse_instance, to_scenario
+from wfm.roster.domain import Scenario
+from wfm.roster.linedp import best_line, line_hint, line_problem, shortest_line
+from wfm.roster.model import RosterModel
+from wfm.roster.samples import call_centre_scenario
+
+INSTANCES = Path(__file__).resolve().parents[1] / "benchmarks" / "curtois" / "instances"
+
+
+def _line(instance: int, employee: int, seed: int, *, limits: bool, edge_exempt: bool = True) -> Scenario:
+    """One Curtois employee's line against a random part of the cover (so its costs differ from run to run);
+    without ``limits`` the horizon-wide rules (total minutes, template maxima, weekends) are dropped."""
+    scenario = to_scenario(parse_instance(INSTANCES / f"Instance{instance}.txt"))
+    rng = random.Random(seed)
+    demand = [d.model_copy(update={"required": rng.randint(0, d.required)}) for d in scenario.shift_demand]
+    person = scenario.employees[employee]
+    override = {"edge_runs_exempt": edge_exempt}
+    if not limits:
+        override |= {"min_minutes_total": None, "max_minutes_total": None, "max_weekends": None,
+                     "max_shifts_per_template": None}
+    rules = person.rules.model_copy(update=override)
+    roles = scenario.roles.model_copy(update={"leader_whenever_on_duty": False, "agents_per_supervisor": None})
+    return scenario.model_copy(update={
+        "employees": [person.model_copy(update={"rules": rules})], "shift_demand": demand, "roles": roles,
+    })
+
+
+def _solve(built: RosterModel, fixed: list[tuple[int, int]] | None = None) -> tuple[int, float, float]:
+    """CP-SAT on the line model, optionally with ``fixed`` (proto index, value) pinned: status, objective and
+    bound."""
+    proto = built.model.proto
+    saved = {i: list(proto.variables[i].domain) for i, _ in fixed or []}
+    for i, value in fixed or []:
+        proto.variables[i].domain.clear()
+        proto.variables[i].domain.extend([value, value])
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 2
+    solver.parameters.max_time_in_seconds = 30
+    status = solver.Solve(built.model)
+    for i, domain in saved.items():
+        proto.variables[i].domain.clear()
+        proto.variables[i].domain.extend(domain)
+    found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    return status, solver.ObjectiveValue() if found else float("nan"), solver.BestObjectiveBound()
+
+
+def _values(problem, choice: list[int]) -> list[tuple[int, int]]:
+    values = []
+    for day, k in enumerate(choice):
+        values.extend((v, int(i == k)) for i, v in enumerate(problem.variables[day]))
+        values.append((problem.work_variables[day], int(k >= 0)))
+    return values
+
+
+@pytest.mark.parametrize(
+    ("instance", "employee", "seed", "edge_exempt"),
+    [(5, 0, 0, True), (5, 3, 1, False), (9, 2, 2, True), (12, 1, 3, True), (12, 7, 4, False), (16, 4, 5, True)],
+)
+def test_shortest_line_is_the_optimum_of_the_line_model(instance: int, employee: int, seed: int, edge_exempt: bool):
+    built = RosterModel(_line(instance, employee, seed, limits=False, edge_exempt=edge_exempt))
+    problem = line_problem(built)
+    assert problem is not None
+    choice = shortest_line(problem, problem.cost, 0.0)
+    optimum_status, optimum, _ = _solve(built)
+    status, objective, _ = _solve(built, _values(problem, choice))
+    assert optimum_status == cp_model.OPTIMAL
+    assert status == cp_model.OPTIMAL, "the model rejects the programme's line"
+    assert objective == optimum
+
+
+@pytest.mark.parametrize(("instance", "employees"), [(7, range(0, 6)), (12, range(0, 6)), (16, range(0, 4))])
+def test_best_line_keeps_the_limits_it_says_it_keeps_and_comes_close(instance: int, employees: range):
+    """With total minutes, template maxima and weekends priced, not exact: a line said to keep the limits is a
+    line the model accepts, no better than CP-SAT's bound (the model is the judge) and close to its best line."""
+    feasible = 0
+    for employee in employees:
+        built = RosterModel(_line(instance, employee, employee, limits=True))
+        problem = line_problem(built)
+        assert problem is not None
+        line = best_line(problem)
+        if not line.feasible:
+            continue
+        feasible += 1
+        _, best, bound = _solve(built)
+        status, objective, _ = _solve(built, _values(problem, line.choice))
+        assert status == cp_model.OPTIMAL, "the model rejects a line said to keep every limit"
+        assert bound <= objective <= best + 0.01 * abs(best)
+    assert feasible >= len(employees) - 1
+
+
+def test_hint_is_empty_where_the_programme_does_not_represent_the_line():
+    """A call-centre week has interval requirements (cover is not linear in one person's shifts): no hint."""
+    one = call_centre_scenario(agents=1, days=7, outbound=False, leaders=False)
+    assert line_hint(RosterModel(one)) == []
+    two = _line(12, 0, 0, limits=True)
+    assert line_hint(RosterModel(two.model_copy(update={"employees": two.employees * 2}))) == []
