@@ -16,13 +16,18 @@ operations a day, written here. It is used only on line models whose rules and o
 
 from __future__ import annotations
 
+import dataclasses
+import random
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from wfm.roster.domain import ShiftDemand
 from wfm.roster.model import RosterModel, employee_rules, weekend_groups
 
 _INF = float("inf")
+_TRACE = False
 # Objective groups whose terms are linear in one employee's assignment and work variables (line models only).
 _LINEAR_GROUPS = {"paid_hours", "requests", "shift_demand_under", "shift_demand_over"}
 # Rule fields the recursion represents; a line model with any other rule set gets no dynamic programme.
@@ -55,6 +60,8 @@ class LineProblem:
     max_per_template: np.ndarray  # per template; a large number where unlimited
     min_total_min: int | None
     max_total_min: int | None
+    demand_row: list[np.ndarray]  # per day, each option's row of the scenario's shift demand (-1: none)
+    base_cost: list[np.ndarray]  # per day, each option's cost less what it adds to or takes off the cover
 
 
 @dataclass
@@ -92,7 +99,10 @@ def line_problem(built: RosterModel) -> LineProblem | None:
     coefficient = dict(zip(built.model.proto.objective.vars, built.model.proto.objective.coeffs, strict=True))
     templates = sorted(built.templates)
     number = {name: i for i, name in enumerate(templates)}
-    variables, work_variables, cost, paid, template = [], [], [], [], []
+    rows = {(d.date, d.template): r for r, d in enumerate(scenario.shift_demand)}
+    if len(rows) < len(scenario.shift_demand):
+        return None  # two rows for one date and template: an option's cover would not be one row's
+    variables, work_variables, cost, paid, template, demand_row, base_cost = [], [], [], [], [], [], []
     for day in range(scenario.days):
         entries = built.by_employee_day.get((0, day), [])
         work = built.work[0, day].Index()
@@ -101,6 +111,8 @@ def line_problem(built: RosterModel) -> LineProblem | None:
         cost.append(np.array([coefficient.get(v.Index(), 0) + coefficient.get(work, 0) for v, _, _ in entries], float))
         paid.append(np.array([o.paid_min for _, o, _ in entries], float))
         template.append(np.array([number[o.template] for _, o, _ in entries], int))
+        demand_row.append(np.array([rows.get((built.dates[day], o.template), -1) for _, o, _ in entries], int))
+        base_cost.append(cost[-1] - _cover_cost(demand_row[-1], scenario.shift_demand))
     forbidden = np.zeros((len(templates), len(templates)), bool)
     for first, second in rules.forbidden_successions or []:
         if first in number and second in number:
@@ -136,6 +148,16 @@ def line_problem(built: RosterModel) -> LineProblem | None:
         max_per_template=np.array([maxima.get(name, unlimited) for name in templates], float),
         min_total_min=rules.min_minutes_total,
         max_total_min=rules.max_minutes_total,
+        demand_row=demand_row,
+        base_cost=base_cost,
+    )
+
+
+def _cover_cost(rows: np.ndarray, demand: list) -> np.ndarray:
+    """What working each option adds to the objective through its shift-demand row, as the line model has it:
+    a person less short while the row still wants people, else a person over."""
+    return np.array(
+        [0.0 if r < 0 else -demand[r].weight_under if demand[r].required > 0 else demand[r].weight_over for r in rows]
     )
 
 
@@ -269,6 +291,39 @@ def _runs_kept(problem: LineProblem, choice: list[int], day: int) -> bool:
     return True
 
 
+def _repair_templates(problem: LineProblem, choice: list[int]) -> list[int]:
+    """Swap a worked day's option of a template used more often than its maximum for one of a template with
+    room, the cheapest first, keeping the paid minutes in the window and successions; as far as one is found."""
+    choice = list(choice)
+    low = problem.min_total_min if problem.min_total_min is not None else -_INF
+    high = problem.max_total_min if problem.max_total_min is not None else _INF
+    days = len(choice)
+    while True:
+        _, paid, per_template, _ = _measure(problem, choice)
+        over = per_template > problem.max_per_template
+        if not over.any():
+            return choice
+        best: tuple[float, int, int] | None = None
+        for day, k in enumerate(choice):
+            if k < 0 or not over[problem.template[day][k]]:
+                continue
+            templates = problem.template[day]
+            after_swap = paid - problem.paid_min[day][k] + problem.paid_min[day]
+            useful = (per_template[templates] + 1 <= problem.max_per_template[templates]) & (after_swap >= low)
+            useful &= after_swap <= high
+            if day > 0 and choice[day - 1] >= 0:
+                useful &= np.isfinite(problem.succession[day][choice[day - 1]])
+            if day + 1 < days and choice[day + 1] >= 0:
+                useful &= np.isfinite(problem.succession[day + 1][:, choice[day + 1]])
+            for j in np.flatnonzero(useful):
+                extra = problem.cost[day][j] - problem.cost[day][k]
+                if best is None or extra < best[0]:
+                    best = (extra, day, int(j))
+        if best is None:
+            return choice
+        choice[best[1]] = best[2]
+
+
 def _repair_minutes(problem: LineProblem, choice: list[int], paid: float) -> list[int]:
     """Bring a line's paid minutes into the horizon's window, one change at a time, the cheapest per minute
     first: a worked day's option swapped for a longer or shorter one, or a day at the end of a run of work
@@ -354,11 +409,11 @@ def _judged(problem: LineProblem, choice: list[int], unit_min: float) -> Line:
     return Line(choice, cost, breach)
 
 
-def best_line(problem: LineProblem, iterations: int = 30) -> Line:
-    """The best line found in ``iterations`` rounds of pricing: the cheapest that keeps every limit over the
-    horizon, else the one that breaks them least (in shifts). The price of a paid minute is found by bisection
-    (total minutes fall as it rises), the prices of shifts above a template's maximum and of weekends above the
-    maximum by subgradient steps."""
+def best_line(problem: LineProblem, iterations: int = 15, until: float | None = None) -> Line:
+    """The best line found in ``iterations`` rounds of pricing (fewer if ``until`` passes; at least one): the
+    cheapest that keeps every limit over the horizon, else the one that breaks them least (in shifts). The
+    price of a paid minute is found by bisection (total minutes fall as it rises), the prices of shifts above a
+    template's maximum and of weekends above the maximum by subgradient steps."""
     paid_all = np.concatenate([p for p in problem.paid_min if len(p)] or [np.ones(1)])
     unit_min, longest_min = float(paid_all.mean()), float(paid_all.max())
     costs = np.abs(np.concatenate([c for c in problem.cost if len(c)] or [np.zeros(1)]))
@@ -369,18 +424,22 @@ def best_line(problem: LineProblem, iterations: int = 30) -> Line:
     template_price = np.zeros(len(problem.templates))
     weekend_price = 0.0
     best = Line([], _INF, _INF)
+    nearest: dict[bool, tuple[float, list[int], float]] = {}  # above the window or not -> distance, line, minutes
     for iteration in range(iterations):
+        if iteration and until is not None and time.perf_counter() > until:
+            break
         prices = [problem.cost[d] + minute_price * problem.paid_min[d] + template_price[problem.template[d]]
                   for d in range(len(problem.cost))]
         choice = shortest_line(problem, prices, weekend_price)
         _, paid, per_template, weekends = _measure(problem, choice)
         above = paid - problem.max_total_min if problem.max_total_min is not None else -_INF
         below = problem.min_total_min - paid if problem.min_total_min is not None else -_INF
-        if 0 < max(above, below) <= 2 * longest_min:  # further outside, the prices are not there yet
+        outside = max(above, below)
+        if outside > 0 and outside < nearest.get(above > 0, (_INF,))[0]:
+            nearest[above > 0] = (outside, choice, paid)
+        if 0 < outside <= 2 * longest_min:  # further outside, the prices are not there yet
             choice = _repair_minutes(problem, choice, paid)
-        line = _judged(problem, choice, unit_min)
-        if line.breach < best.breach or (line.breach == best.breach and line.cost < best.cost):
-            best = line
+        best = min(best, _judged(problem, _repair_templates(problem, choice), unit_min), key=_rank)
         extra_shifts = per_template - problem.max_per_template
         extra_weekends = weekends - problem.max_weekends if problem.max_weekends is not None else 0
         # The minute price: bisection once bracketed, doubling strides until then.
@@ -396,20 +455,78 @@ def best_line(problem: LineProblem, iterations: int = 30) -> Line:
         template_price = np.maximum(0.0, template_price + step * np.clip(extra_shifts, -1, 1))
         if problem.max_weekends is not None:
             weekend_price = max(0.0, weekend_price + step * float(np.clip(extra_weekends, -1, 1)))
+    if not best.feasible:  # the minute price's breakpoint may leave every line far outside: mend the nearest
+        for _, choice, paid in nearest.values():
+            mended = _repair_templates(problem, _repair_minutes(problem, choice, paid))
+            best = min(best, _judged(problem, mended, unit_min), key=_rank)
     return best
 
 
-def line_hint(built: RosterModel, iterations: int = 15) -> list[tuple[int, int]]:
-    """Hint values (proto index, value) for a one-employee model's option and work variables: the best line of
-    ``best_line``, whether or not it keeps every limit (CP-SAT mends a line that is slightly off faster than it
-    finds one: Curtois 22, 3-s lines with 2 workers, 8 of 8 found within ~20 of their bounds with the hint, 1
-    of 8 without). Empty where ``line_problem`` does not represent the model."""
-    problem = line_problem(built)
-    if problem is None:
-        return []
-    line = best_line(problem, iterations)
+def _rank(line: Line) -> tuple[float, float]:
+    return line.breach, line.cost
+
+
+def hint_values(problem: LineProblem, line: Line) -> list[tuple[int, int]]:
+    """A line as hint values (proto index, value) of its model's option and work variables. A line that breaks
+    a limit slightly is still worth hinting: CP-SAT mends it faster than it finds one (Curtois 22, 3-s lines
+    with 2 workers: 8 of 8 found within ~20 of their bounds with the hint, 1 of 8 without)."""
     values = []
     for day, k in enumerate(line.choice):
         values.extend((v, int(i == k)) for i, v in enumerate(problem.variables[day]))
         values.append((problem.work_variables[day], int(k >= 0)))
     return values
+
+
+def line_choice(problem: LineProblem, solution: list[int]) -> list[int]:
+    """A solved line model's line: per day the option position worked, -1 for a rest day."""
+    return [next((k for k, v in enumerate(day) if solution[v]), -1) for day in problem.variables]
+
+
+def improve_lines(
+    problems: list[LineProblem],
+    choices: list[list[int]],
+    demand: list[ShiftDemand],
+    deadline: float,
+    *,
+    seed: int = 0,
+) -> float:
+    """Re-solve lines one at a time against the cover of all the others (a best response each), in random
+    order, while some line gets cheaper and until ``deadline``; ``choices`` are changed in place. Exact where
+    the objective is each line's own terms plus the shift-demand cover, as in every model ``line_problem``
+    represents. Returns the objective taken off."""
+    required = np.array([d.required for d in demand], float)
+    under = np.array([d.weight_under for d in demand], float)
+    over = np.array([d.weight_over for d in demand], float)
+
+    def rows_of(e: int) -> np.ndarray:
+        rows = [problems[e].demand_row[d][k] for d, k in enumerate(choices[e]) if k >= 0]
+        return np.array([r for r in rows if r >= 0], int)
+
+    cover = np.zeros(len(demand))
+    for e in range(len(problems)):
+        np.add.at(cover, rows_of(e), 1)
+    rng = random.Random(seed)
+    gained = 0.0
+    improved = True
+    while improved and time.perf_counter() < deadline:
+        improved = False
+        order = list(range(len(problems)))
+        rng.shuffle(order)
+        for e in order:
+            if time.perf_counter() >= deadline:
+                break
+            np.add.at(cover, rows_of(e), -1)
+            short = required - cover
+            problem = problems[e]
+            priced = dataclasses.replace(problem, cost=[
+                base + np.where(rows >= 0, np.where(short[rows] > 0, -under[rows], over[rows]), 0.0)
+                for base, rows in zip(problem.base_cost, problem.demand_row, strict=True)
+            ])
+            line = best_line(priced)
+            current = _measure(priced, choices[e])[0]
+            if line.feasible and line.cost < current - 1e-9:
+                choices[e] = line.choice
+                gained += current - line.cost
+                improved = True
+            np.add.at(cover, rows_of(e), 1)
+    return gained

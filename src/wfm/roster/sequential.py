@@ -17,7 +17,7 @@ from collections import Counter
 from ortools.sat.python import cp_model
 
 from wfm.roster.domain import Scenario
-from wfm.roster.linedp import line_hint
+from wfm.roster.linedp import LineProblem, best_line, hint_values, improve_lines, line_choice, line_problem
 from wfm.roster.lns import light_solver
 from wfm.roster.model import RosterModel, RuleGroup
 from wfm.roster.progress import ProgressCallback, stop_on_stall
@@ -27,6 +27,9 @@ _LINE_MAX_S = 5.0  # by default, an employee's line is searched this long past t
 # A line's search time, at least: below it lines are poor. Curtois 24, first 20 lines, the objective above the
 # line's LP bound summed: 49.8k with 1 s a line, 32.9k with 2 s, 21.1k with 3 s.
 _LINE_MIN_S = 1.5
+# Where every line has a dynamic programme (``wfm.roster.linedp``), the lines get this share of the construction's
+# time and the rest goes to re-solving each line against all the others (``linedp.improve_lines``).
+LINES_SHARE = 0.6
 
 
 def _residual(scenario: Scenario, covered: Counter, shift_covered: Counter) -> Scenario:
@@ -88,15 +91,21 @@ def sequential_assignments(
     options = None  # the same for every line: expanded once
     building_s = 0.0
     hard_lines = False  # a line needed the portfolio
+    problems: list[LineProblem | None] = []
+    choices: list[list[int]] = []
+    keys: list[dict[int, tuple[int, str]]] = []  # per employee, option variable -> (option, skill)
+    construction_deadline = deadline
+    deadline = time.perf_counter() + (deadline - time.perf_counter()) * LINES_SHARE
     for e, employee in enumerate(employees):
         building = time.perf_counter()
         single = _residual(scenario, covered, shift_covered)
         single = single.model_copy(update={"employees": [employee], "roles": roles})
         built = RosterModel(single, skip=skip, options=options)
         options = built.options
-        hint = line_hint(built)
-        built.model.proto.solution_hint.vars.extend(i for i, _ in hint)
-        built.model.proto.solution_hint.values.extend(v for _, v in hint)
+        problem = line_problem(built)
+        problems.append(problem)
+        if problem is None:
+            deadline = construction_deadline  # no line improvement to come: the lines have all the time
         now = time.perf_counter()
         building_s += now - building
         # The search time left, less the building of the lines still to come, shared evenly: each line's search
@@ -106,6 +115,10 @@ def sequential_assignments(
         # The floor only as far as the solve's own deadline leaves time for every line still to come.
         floor_s = min(_LINE_MIN_S, max(0.0, give_up - now - build_s) / left)
         share_s = max(floor_s, max(0.0, deadline - now - build_s) / left)
+        if problem is not None:  # the line's dynamic programme, in up to half the share, hints CP-SAT
+            hint = hint_values(problem, best_line(problem, until=now + share_s / 2))
+            built.model.proto.solution_hint.vars.extend(i for i, _ in hint)
+            built.model.proto.solution_hint.values.extend(v for _, v in hint)
         # A light presolve and the solve's own workers with the LP at its fullest for the share; a line not found
         # by then is searched up to ``give_up`` by a line-level portfolio (see ``_line_solver``), which also goes
         # first for the lines after it: lines of one scenario tend to be alike.
@@ -129,8 +142,18 @@ def sequential_assignments(
                 chosen[e, index, skill] = 1
                 option = built.options[index]
                 shift_covered[built.dates[option.day], option.template] += 1
+        if problem is not None:
+            choices.append(line_choice(problem, list(solver.ResponseProto().solution)))
+            keys.append({var.Index(): (index, skill) for (_, index, skill), var in built.x.items()})
         if single.requirements:  # breaks and activities as placed by the solver, counted by the independent tally
             scheduled = coverage_of(single, extract_roster(built, solver))["scheduled"]
             for row, people in zip(single.requirements, scheduled, strict=True):
                 covered[row.interval_start, row.skill] += int(people)
+    if all(p is not None for p in problems):
+        improve_lines(problems, choices, scenario.shift_demand, construction_deadline, seed=seed)  # type: ignore[arg-type]
+        chosen = {
+            (e, *keys[e][problem.variables[day][k]]): 1
+            for e, problem in enumerate(problems) if problem is not None
+            for day, k in enumerate(choices[e]) if k >= 0
+        }
     return chosen
