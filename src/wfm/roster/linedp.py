@@ -27,7 +27,6 @@ from wfm.roster.domain import ShiftDemand
 from wfm.roster.model import RosterModel, employee_rules, weekend_groups
 
 _INF = float("inf")
-_TRACE = False
 # Objective groups whose terms are linear in one employee's assignment and work variables (line models only).
 _LINEAR_GROUPS = {"paid_hours", "requests", "shift_demand_under", "shift_demand_over"}
 # Rule fields the recursion represents; a line model with any other rule set gets no dynamic programme.
@@ -292,36 +291,51 @@ def _runs_kept(problem: LineProblem, choice: list[int], day: int) -> bool:
 
 
 def _repair_templates(problem: LineProblem, choice: list[int]) -> list[int]:
-    """Swap a worked day's option of a template used more often than its maximum for one of a template with
-    room, the cheapest first, keeping the paid minutes in the window and successions; as far as one is found."""
+    """Swap worked days' options of templates used more often than their maximum for options of templates with
+    room, the cheapest swaps first, keeping the paid minutes in the window and successions; as far as swaps are
+    found. Each pass collects every day's swaps and applies them in order of cost, each checked against the line
+    as it stands then."""
     choice = list(choice)
     low = problem.min_total_min if problem.min_total_min is not None else -_INF
     high = problem.max_total_min if problem.max_total_min is not None else _INF
     days = len(choice)
+
+    def allowed(day: int, j: int) -> bool:
+        before = choice[day - 1] if day > 0 else -1
+        after = choice[day + 1] if day + 1 < days else -1
+        return (before < 0 or bool(np.isfinite(problem.succession[day][before, j]))) and (
+            after < 0 or bool(np.isfinite(problem.succession[day + 1][j, after]))
+        )
+
     while True:
         _, paid, per_template, _ = _measure(problem, choice)
-        over = per_template > problem.max_per_template
-        if not over.any():
+        if not (per_template > problem.max_per_template).any():
             return choice
-        best: tuple[float, int, int] | None = None
+        swaps = []
         for day, k in enumerate(choice):
-            if k < 0 or not over[problem.template[day][k]]:
+            if k < 0 or per_template[problem.template[day][k]] <= problem.max_per_template[problem.template[day][k]]:
                 continue
-            templates = problem.template[day]
-            after_swap = paid - problem.paid_min[day][k] + problem.paid_min[day]
-            useful = (per_template[templates] + 1 <= problem.max_per_template[templates]) & (after_swap >= low)
-            useful &= after_swap <= high
-            if day > 0 and choice[day - 1] >= 0:
-                useful &= np.isfinite(problem.succession[day][choice[day - 1]])
-            if day + 1 < days and choice[day + 1] >= 0:
-                useful &= np.isfinite(problem.succession[day + 1][:, choice[day + 1]])
-            for j in np.flatnonzero(useful):
-                extra = problem.cost[day][j] - problem.cost[day][k]
-                if best is None or extra < best[0]:
-                    best = (extra, day, int(j))
-        if best is None:
+            room = per_template[problem.template[day]] < problem.max_per_template[problem.template[day]]
+            swaps.extend((problem.cost[day][j] - problem.cost[day][k], day, int(j)) for j in np.flatnonzero(room))
+        changed = False
+        for _, day, j in sorted(swaps):
+            k = choice[day]
+            old, new = problem.template[day][k], problem.template[day][j]
+            after_swap = paid - problem.paid_min[day][k] + problem.paid_min[day][j]
+            if (
+                per_template[old] <= problem.max_per_template[old]  # no longer over
+                or per_template[new] >= problem.max_per_template[new]
+                or not low <= after_swap <= high
+                or not allowed(day, j)
+            ):
+                continue
+            choice[day] = j
+            per_template[old] -= 1
+            per_template[new] += 1
+            paid = after_swap
+            changed = True
+        if not changed:
             return choice
-        choice[best[1]] = best[2]
 
 
 def _repair_minutes(problem: LineProblem, choice: list[int], paid: float) -> list[int]:
@@ -409,57 +423,93 @@ def _judged(problem: LineProblem, choice: list[int], unit_min: float) -> Line:
     return Line(choice, cost, breach)
 
 
+class _Bisection:
+    """A price searched by bisection: raised while the quantity it prices is above its limit, lowered while
+    below; strides double until the price is bracketed. The other prices move meanwhile, so a bracket that
+    has closed (to 1/64 of the first stride) on a price still on the wrong side is opened again, with the
+    first stride."""
+
+    def __init__(self, stride: float, floor: float):
+        self.price = max(0.0, floor)
+        self.floor = floor
+        self.low, self.high = floor, _INF
+        self.first_stride = self.stride = stride
+
+    def _closed(self) -> bool:
+        if self.high - self.low >= self.first_stride / 64:
+            return False
+        self.stride = self.first_stride
+        return True
+
+    def raise_(self) -> None:
+        self.low = self.price
+        if self._closed():
+            self.high = _INF
+        self.price = (self.low + self.high) / 2 if self.high < _INF else self.price + self.stride
+        self.stride *= 2
+
+    def lower(self) -> None:
+        self.high = self.price
+        if self._closed():
+            self.low = self.floor
+        self.price = (self.low + self.high) / 2 if self.low > -_INF else self.price - self.stride
+        self.stride *= 2
+
+
 def best_line(problem: LineProblem, iterations: int = 15, until: float | None = None) -> Line:
     """The best line found in ``iterations`` rounds of pricing (fewer if ``until`` passes; at least one): the
     cheapest that keeps every limit over the horizon, else the one that breaks them least (in shifts). The
-    price of a paid minute is found by bisection (total minutes fall as it rises), the prices of shifts above a
-    template's maximum and of weekends above the maximum by subgradient steps."""
+    prices of a paid minute and of a weekend worked are found by bisection (total minutes and weekends fall as
+    they rise), those of shifts of a template by subgradient steps."""
     paid_all = np.concatenate([p for p in problem.paid_min if len(p)] or [np.ones(1)])
     unit_min, longest_min = float(paid_all.mean()), float(paid_all.max())
     costs = np.abs(np.concatenate([c for c in problem.cost if len(c)] or [np.zeros(1)]))
     scale = float(costs.max()) if costs.max() > 0 else 1.0  # a shift's cost at most: what prices are measured by
-    minute_price = 0.0
-    low, high = -_INF, _INF  # bracket of the minute price: below ``low`` too many minutes, above ``high`` too few
-    stride = scale / unit_min / 8
+    minute = _Bisection(scale / unit_min / 8, floor=-_INF)
+    weekend = _Bisection(scale / 4, floor=0.0)
     template_price = np.zeros(len(problem.templates))
-    weekend_price = 0.0
     best = Line([], _INF, _INF)
     nearest: dict[bool, tuple[float, list[int], float]] = {}  # above the window or not -> distance, line, minutes
     for iteration in range(iterations):
         if iteration and until is not None and time.perf_counter() > until:
             break
-        prices = [problem.cost[d] + minute_price * problem.paid_min[d] + template_price[problem.template[d]]
+        prices = [problem.cost[d] + minute.price * problem.paid_min[d] + template_price[problem.template[d]]
                   for d in range(len(problem.cost))]
-        choice = shortest_line(problem, prices, weekend_price)
+        choice = shortest_line(problem, prices, weekend.price)
         _, paid, per_template, weekends = _measure(problem, choice)
         above = paid - problem.max_total_min if problem.max_total_min is not None else -_INF
         below = problem.min_total_min - paid if problem.min_total_min is not None else -_INF
         outside = max(above, below)
-        if outside > 0 and outside < nearest.get(above > 0, (_INF,))[0]:
-            nearest[above > 0] = (outside, choice, paid)
-        if 0 < outside <= 2 * longest_min:  # further outside, the prices are not there yet
-            choice = _repair_minutes(problem, choice, paid)
-        best = min(best, _judged(problem, _repair_templates(problem, choice), unit_min), key=_rank)
+        if outside > 0:
+            # Mended only when nearer the window than any line before on its side, and near enough: mending
+            # costs a pass over the days per change.
+            if outside < nearest.get(above > 0, (_INF,))[0]:
+                nearest[above > 0] = (outside, choice, paid)
+                if outside <= 2 * longest_min:
+                    best = min(best, _judged(problem, _mended(problem, choice, paid), unit_min), key=_rank)
+        else:
+            best = min(best, _judged(problem, _repair_templates(problem, choice), unit_min), key=_rank)
         extra_shifts = per_template - problem.max_per_template
         extra_weekends = weekends - problem.max_weekends if problem.max_weekends is not None else 0
-        # The minute price: bisection once bracketed, doubling strides until then.
         if above > 0:
-            low = minute_price
-            minute_price = (low + high) / 2 if high < _INF else minute_price + stride
-            stride *= 2
+            minute.raise_()
         elif below > 0:
-            high = minute_price
-            minute_price = (low + high) / 2 if low > -_INF else minute_price - stride
-            stride *= 2
+            minute.lower()
+        if extra_weekends > 0:
+            weekend.raise_()
+        elif weekend.price > 0:  # the least price that keeps the weekends to their maximum
+            weekend.lower()
         step = scale / 4 / (1.0 + iteration / 3)
         template_price = np.maximum(0.0, template_price + step * np.clip(extra_shifts, -1, 1))
-        if problem.max_weekends is not None:
-            weekend_price = max(0.0, weekend_price + step * float(np.clip(extra_weekends, -1, 1)))
     if not best.feasible:  # the minute price's breakpoint may leave every line far outside: mend the nearest
-        for _, choice, paid in nearest.values():
-            mended = _repair_templates(problem, _repair_minutes(problem, choice, paid))
-            best = min(best, _judged(problem, mended, unit_min), key=_rank)
+        for outside, choice, paid in nearest.values():
+            if outside > 2 * longest_min:
+                best = min(best, _judged(problem, _mended(problem, choice, paid), unit_min), key=_rank)
     return best
+
+
+def _mended(problem: LineProblem, choice: list[int], paid: float) -> list[int]:
+    return _repair_templates(problem, _repair_minutes(problem, choice, paid))
 
 
 def _rank(line: Line) -> tuple[float, float]:

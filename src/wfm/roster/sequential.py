@@ -91,9 +91,10 @@ def sequential_assignments(
     options = None  # the same for every line: expanded once
     building_s = 0.0
     hard_lines = False  # a line needed the portfolio
-    problems: list[LineProblem | None] = []
+    problems: list[LineProblem] = []  # while every line has its dynamic programme (``wfm.roster.linedp``)
     choices: list[list[int]] = []
     keys: list[dict[int, tuple[int, str]]] = []  # per employee, option variable -> (option, skill)
+    programmes = True
     construction_deadline = deadline
     deadline = time.perf_counter() + (deadline - time.perf_counter()) * LINES_SHARE
     for e, employee in enumerate(employees):
@@ -102,9 +103,9 @@ def sequential_assignments(
         single = single.model_copy(update={"employees": [employee], "roles": roles})
         built = RosterModel(single, skip=skip, options=options)
         options = built.options
-        problem = line_problem(built)
-        problems.append(problem)
-        if problem is None:
+        problem = line_problem(built) if programmes else None
+        if problem is None and programmes:
+            programmes = False
             deadline = construction_deadline  # no line improvement to come: the lines have all the time
         now = time.perf_counter()
         building_s += now - building
@@ -115,45 +116,62 @@ def sequential_assignments(
         # The floor only as far as the solve's own deadline leaves time for every line still to come.
         floor_s = min(_LINE_MIN_S, max(0.0, give_up - now - build_s) / left)
         share_s = max(floor_s, max(0.0, deadline - now - build_s) / left)
-        if problem is not None:  # the line's dynamic programme, in up to half the share, hints CP-SAT
-            hint = hint_values(problem, best_line(problem, until=now + share_s / 2))
-            built.model.proto.solution_hint.vars.extend(i for i, _ in hint)
-            built.model.proto.solution_hint.values.extend(v for _, v in hint)
-        # A light presolve and the solve's own workers with the LP at its fullest for the share; a line not found
-        # by then is searched up to ``give_up`` by a line-level portfolio (see ``_line_solver``), which also goes
-        # first for the lines after it: lines of one scenario tend to be alike.
-        tries = [True] if hard_lines else [False, True]
-        for attempt, portfolio in enumerate(tries):
-            solver = _line_solver(workers, seed, portfolio)
-            started = time.perf_counter()
-            last = attempt == len(tries) - 1
-            limit_s = give_up - started if last else min(give_up - started, share_s)
-            solver.parameters.max_time_in_seconds = max(0.05, limit_s)
-            found = ProgressCallback(None)
-            with stop_on_stall(solver, found, now + share_s, 0.0, poll_s=0.05):  # share spent: the best so far
-                status = solver.Solve(built.model, found)
-            if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                hard_lines = portfolio  # once True, every later line runs the portfolio only
-                break
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return None
-        for (_, index, skill), var in built.x.items():
-            if solver.BooleanValue(var):
-                chosen[e, index, skill] = 1
-                option = built.options[index]
-                shift_covered[built.dates[option.day], option.template] += 1
+        line = best_line(problem, until=now + share_s / 2) if problem is not None else None
+        solver = None
+        if line is None or not line.feasible:
+            if line is not None:  # the programme's line breaks a limit: CP-SAT mends it, hinted with it
+                hint = hint_values(problem, line)
+                built.model.proto.solution_hint.vars.extend(i for i, _ in hint)
+                built.model.proto.solution_hint.values.extend(v for _, v in hint)
+            solver, hard_lines = _solve_line(built, workers, seed, hard_lines, now + share_s, give_up)
+            if solver is None:
+                return None
         if problem is not None:
-            choices.append(line_choice(problem, list(solver.ResponseProto().solution)))
-            keys.append({var.Index(): (index, skill) for (_, index, skill), var in built.x.items()})
+            # A line the programme found keeping every rule is taken as it is: CP-SAT took 1.5 s a line to come
+            # near it (Curtois 24), and the best responses below re-solve every line anyway.
+            choice = line.choice if solver is None else line_choice(problem, list(solver.ResponseProto().solution))
+            key = {var.Index(): (index, skill) for (_, index, skill), var in built.x.items()}
+            problems.append(problem)
+            choices.append(choice)
+            keys.append(key)
+            assigned = [key[problem.variables[day][k]] for day, k in enumerate(choice) if k >= 0]
+        else:
+            assigned = [(index, skill) for (_, index, skill), var in built.x.items() if solver.BooleanValue(var)]
+        for index, skill in assigned:
+            chosen[e, index, skill] = 1
+            option = built.options[index]
+            shift_covered[built.dates[option.day], option.template] += 1
         if single.requirements:  # breaks and activities as placed by the solver, counted by the independent tally
             scheduled = coverage_of(single, extract_roster(built, solver))["scheduled"]
             for row, people in zip(single.requirements, scheduled, strict=True):
                 covered[row.interval_start, row.skill] += int(people)
-    if all(p is not None for p in problems):
-        improve_lines(problems, choices, scenario.shift_demand, construction_deadline, seed=seed)  # type: ignore[arg-type]
+    if programmes:
+        improve_lines(problems, choices, scenario.shift_demand, construction_deadline, seed=seed)
         chosen = {
             (e, *keys[e][problem.variables[day][k]]): 1
-            for e, problem in enumerate(problems) if problem is not None
+            for e, problem in enumerate(problems)
             for day, k in enumerate(choices[e]) if k >= 0
         }
     return chosen
+
+
+def _solve_line(
+    built: RosterModel, workers: int, seed: int, hard_lines: bool, share_end: float, give_up: float
+) -> tuple[cp_model.CpSolver | None, bool]:
+    """CP-SAT on one line's model: a light presolve and the solve's own workers with the LP at its fullest until
+    ``share_end``; a line not found by then is searched up to ``give_up`` by a line-level portfolio (see
+    ``_line_solver``), which also goes first for the lines after it (``hard_lines``, returned updated): lines
+    of one scenario tend to be alike. The solver holding the line, or None if none was found."""
+    tries = [True] if hard_lines else [False, True]
+    for attempt, portfolio in enumerate(tries):
+        solver = _line_solver(workers, seed, portfolio)
+        started = time.perf_counter()
+        last = attempt == len(tries) - 1
+        limit_s = give_up - started if last else min(give_up - started, share_end - started)
+        solver.parameters.max_time_in_seconds = max(0.05, limit_s)
+        found = ProgressCallback(None)
+        with stop_on_stall(solver, found, share_end, 0.0, poll_s=0.05):  # share spent: the best so far
+            status = solver.Solve(built.model, found)
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return solver, portfolio  # once a line needed the portfolio, every later line runs it only
+    return None, hard_lines
