@@ -5,7 +5,11 @@ mend by dropping shifts (minimum hours over the horizon, minimum runs of work). 
 large scenario (Curtois 21: 100 people, 182 days) may find no roster at all in ten minutes. Yet most rules
 concern one employee: one person's model is small, its solver finds a legal line in a fraction of a second,
 and with the requirement reduced by what the employees before cover, each line aims at what is still missing.
-Rules between employees (leaders and supervisors on duty, fairness) are left to the later search.
+Rules between employees (leaders and supervisors on duty, fairness) are left to the later search. Where a
+line's dynamic programme applies (``wfm.roster.linedp``: cover per day and shift, the benchmark's rules), it
+finds most lines itself, and the lines are then re-solved one at a time against all the others' cover, which
+mends the start's greed (the first lines take what later ones would have needed): Curtois 21, 200 s, 28.6k
+against 44.4k in 280 s by CP-SAT lines alone.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ _LINE_MAX_S = 5.0  # by default, an employee's line is searched this long past t
 # line's LP bound summed: 49.8k with 1 s a line, 32.9k with 2 s, 21.1k with 3 s.
 _LINE_MIN_S = 1.5
 # Where every line has a dynamic programme (``wfm.roster.linedp``), the lines get this share of the construction's
-# time and the rest goes to re-solving each line against all the others (``linedp.improve_lines``).
+# time and the rest goes to re-solving each line against all the others (``linedp.improve_lines``). Curtois 21,
+# construction alone in 200 s: 28628 with 0.6, 28751 with 0.3, 35347 with 1.0 (re-solving had 20 s).
 LINES_SHARE = 0.6
 
 
@@ -79,6 +84,10 @@ def sequential_assignments(
     are left out, as in the whole model. A line not found in its share is searched on until its first solution,
     up to ``give_up`` (default: ``_LINE_MAX_S`` past the deadline), by a search of at least 3 workers whatever
     ``workers`` says (``_line_solver``).
+
+    Where the line's dynamic programme (``wfm.roster.linedp``) represents every line, a line it finds keeping
+    every rule is taken without CP-SAT (else it hints CP-SAT), the lines get ``LINES_SHARE`` of the time, and
+    then each line is re-solved against all the others' cover (``linedp.improve_lines``) up to ``deadline``.
 
     None when some employee's own rules admit no line (or none is found by ``give_up``).
     """
