@@ -13,7 +13,15 @@ from ortools.sat.python import cp_model
 
 from wfm.benchmarks.curtois import evaluate, parse_instance, to_scenario
 from wfm.roster.domain import Scenario
-from wfm.roster.linedp import best_line, improve_lines, line_choice, line_problem, shortest_line
+from wfm.roster.linedp import (
+    Line,
+    best_line,
+    hint_values,
+    improve_lines,
+    line_choice,
+    line_problem,
+    shortest_line,
+)
 from wfm.roster.model import RosterModel
 from wfm.roster.samples import call_centre_scenario
 
@@ -57,14 +65,6 @@ def _solve(built: RosterModel, fixed: list[tuple[int, int]] | None = None) -> tu
     return status, solver.ObjectiveValue() if found else float("nan"), solver.BestObjectiveBound()
 
 
-def _values(problem, choice: list[int]) -> list[tuple[int, int]]:
-    values = []
-    for day, k in enumerate(choice):
-        values.extend((v, int(i == k)) for i, v in enumerate(problem.variables[day]))
-        values.append((problem.work_variables[day], int(k >= 0)))
-    return values
-
-
 @pytest.mark.parametrize(
     ("instance", "employee", "seed", "edge_exempt"),
     [(5, 0, 0, True), (5, 3, 1, False), (9, 2, 2, True), (12, 1, 3, True), (12, 7, 4, False), (16, 4, 5, True)],
@@ -75,7 +75,7 @@ def test_shortest_line_is_the_optimum_of_the_line_model(instance: int, employee:
     assert problem is not None
     choice = shortest_line(problem, problem.cost, 0.0)
     optimum_status, optimum, _ = _solve(built)
-    status, objective, _ = _solve(built, _values(problem, choice))
+    status, objective, _ = _solve(built, hint_values(problem, Line(choice, 0.0, 0.0)))
     assert optimum_status == cp_model.OPTIMAL
     assert status == cp_model.OPTIMAL, "the model rejects the programme's line"
     assert objective == optimum
@@ -95,7 +95,7 @@ def test_best_line_keeps_the_limits_it_says_it_keeps_and_comes_close(instance: i
             continue
         feasible += 1
         _, best, bound = _solve(built)
-        status, objective, _ = _solve(built, _values(problem, line.choice))
+        status, objective, _ = _solve(built, hint_values(problem, line))
         assert status == cp_model.OPTIMAL, "the model rejects a line said to keep every limit"
         assert bound <= objective <= best + 0.01 * abs(best)
     assert feasible >= len(employees) - 1

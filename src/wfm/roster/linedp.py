@@ -106,6 +106,7 @@ def line_problem(built: RosterModel) -> LineProblem | None:
     rows = {(d.date, d.template): r for r, d in enumerate(scenario.shift_demand)}
     if len(rows) < len(scenario.shift_demand):
         return None  # two rows for one date and template: an option's cover would not be one row's
+    wanted, under, over = _demand_arrays(scenario.shift_demand)  # a line model's demand: what is still missing
     variables, work_variables, cost, paid, template, demand_row, base_cost = [], [], [], [], [], [], []
     for day in range(scenario.days):
         entries = built.by_employee_day.get((0, day), [])
@@ -116,7 +117,7 @@ def line_problem(built: RosterModel) -> LineProblem | None:
         paid.append(np.array([o.paid_min for _, o, _ in entries], float))
         template.append(np.array([number[o.template] for _, o, _ in entries], int))
         demand_row.append(np.array([rows.get((built.dates[day], o.template), -1) for _, o, _ in entries], int))
-        base_cost.append(cost[-1] - _cover_cost(demand_row[-1], scenario.shift_demand))
+        base_cost.append(cost[-1] - _cover_cost(demand_row[-1], wanted, under, over))
     forbidden = np.zeros((len(templates), len(templates)), bool)
     for first, second in rules.forbidden_successions or []:
         if first in number and second in number:
@@ -157,12 +158,21 @@ def line_problem(built: RosterModel) -> LineProblem | None:
     )
 
 
-def _cover_cost(rows: np.ndarray, demand: list) -> np.ndarray:
-    """What working each option adds to the objective through its shift-demand row, as the line model has it:
-    a person less short while the row still wants people, else a person over."""
-    return np.array(
-        [0.0 if r < 0 else -demand[r].weight_under if demand[r].required > 0 else demand[r].weight_over for r in rows]
+def _demand_arrays(demand: list[ShiftDemand]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """People wanted, weight per person short and weight per person over, per shift-demand row."""
+    return (
+        np.array([d.required for d in demand], float),
+        np.array([d.weight_under for d in demand], float),
+        np.array([d.weight_over for d in demand], float),
     )
+
+
+def _cover_cost(rows: np.ndarray, short: np.ndarray, under: np.ndarray, over: np.ndarray) -> np.ndarray:
+    """What working each option adds to the objective through its shift-demand row (-1: none), as the line model
+    has it: a person less short while the row still misses people (``short`` > 0), else a person over."""
+    if not len(short):
+        return np.zeros(len(rows))
+    return np.where(rows >= 0, np.where(short[rows] > 0, -under[rows], over[rows]), 0.0)
 
 
 def _weekend_extras(problem: LineProblem, day: int, weekend_price: float) -> tuple[float, float]:
@@ -549,9 +559,7 @@ def improve_lines(
     order, while some line gets cheaper and until ``deadline``; ``choices`` are changed in place. Exact where
     the objective is each line's own terms plus the shift-demand cover, as in every model ``line_problem``
     represents. Returns the objective taken off."""
-    required = np.array([d.required for d in demand], float)
-    under = np.array([d.weight_under for d in demand], float)
-    over = np.array([d.weight_over for d in demand], float)
+    required, under, over = _demand_arrays(demand)
 
     def rows_of(e: int) -> np.ndarray:
         rows = [problems[e].demand_row[d][k] for d, k in enumerate(choices[e]) if k >= 0]
@@ -574,7 +582,7 @@ def improve_lines(
             short = required - cover
             problem = problems[e]
             priced = dataclasses.replace(problem, cost=[
-                base + np.where(rows >= 0, np.where(short[rows] > 0, -under[rows], over[rows]), 0.0)
+                base + _cover_cost(rows, short, under, over)
                 for base, rows in zip(problem.base_cost, problem.demand_row, strict=True)
             ])
             line = best_line(priced)
