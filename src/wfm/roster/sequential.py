@@ -20,7 +20,6 @@ from collections import Counter
 
 from ortools.sat.python import cp_model
 
-from wfm.roster.columns import restart_from_prices
 from wfm.roster.domain import Scenario
 from wfm.roster.linedp import LineProblem, best_line, hint_values, improve_lines, line_choice, line_problem
 from wfm.roster.lns import light_solver
@@ -36,11 +35,6 @@ _LINE_MIN_S = 1.5
 # time and the rest goes to re-solving each line against all the others (``linedp.improve_lines``). Curtois 21,
 # construction alone in 200 s: 28628 with 0.6, 28751 with 0.3, 35347 with 1.0 (re-solving had 20 s).
 LINES_SHARE = 0.6
-# Column generation (``columns.restart_from_prices``) only where this many pricing rounds (one line per employee
-# each) fit in its share: Curtois 21 (0.11 s a line, 100 lines) took 24050 to 22751 with 1 round and to 21197
-# with 13; Curtois 24 (0.43 s a line, 150 lines) after 4 rounds ended at 229k, where neighbourhood search
-# from the 159k start does better.
-_MIN_PRICING_ROUNDS = 4
 
 
 def _residual(scenario: Scenario, covered: Counter, shift_covered: Counter) -> Scenario:
@@ -83,7 +77,6 @@ def sequential_assignments(
     seed: int = 0,
     skip: frozenset[RuleGroup] = frozenset(),
     give_up: float | None = None,
-    lines_until: float | None = None,
 ) -> dict[tuple[int, int, str], int] | None:
     """A roster as hint values for the whole model's ``x`` variables (keys ``(employee, option, skill)`` set to 1),
     each employee's line solved alone, in turn, until ``deadline`` (shared evenly among those left, at least
@@ -94,9 +87,7 @@ def sequential_assignments(
 
     Where the line's dynamic programme (``wfm.roster.linedp``) represents every line, a line it finds keeping
     every rule is taken without CP-SAT (else it hints CP-SAT), the lines get ``LINES_SHARE`` of the time, and
-    then each line is re-solved against all the others' cover (``linedp.improve_lines``); from where that stops,
-    column generation leads to another roster, re-solved the same way (``columns.restart_from_prices``), up to
-    ``lines_until`` (default ``deadline``): a third of the time left after the lines each.
+    then each line is re-solved against all the others' cover (``linedp.improve_lines``) up to ``deadline``.
 
     None when some employee's own rules admit no line (or none is found by ``give_up``).
     """
@@ -113,7 +104,6 @@ def sequential_assignments(
     choices: list[list[int]] = []
     keys: list[dict[int, tuple[int, str]]] = []  # per employee, option variable -> (option, skill)
     programmes = True
-    pricing_s = 0.0  # time in the lines' dynamic programmes
     construction_deadline = deadline
     deadline = time.perf_counter() + (deadline - time.perf_counter()) * LINES_SHARE
     for e, employee in enumerate(employees):
@@ -136,7 +126,6 @@ def sequential_assignments(
         floor_s = min(_LINE_MIN_S, max(0.0, give_up - now - build_s) / left)
         share_s = max(floor_s, max(0.0, deadline - now - build_s) / left)
         line = best_line(problem, until=now + share_s / 2) if problem is not None else None
-        pricing_s += time.perf_counter() - now
         solver = None
         if line is None or not line.feasible:
             if line is not None:  # the programme's line breaks a limit: CP-SAT mends it, hinted with it
@@ -166,13 +155,7 @@ def sequential_assignments(
             for row, people in zip(single.requirements, scheduled, strict=True):
                 covered[row.interval_start, row.skill] += int(people)
     if programmes:
-        end = max(construction_deadline, lines_until or construction_deadline)
-        now = time.perf_counter()
-        if (end - now) / 3 >= _MIN_PRICING_ROUNDS * pricing_s:  # a round prices every line once more
-            improve_lines(problems, choices, scenario.shift_demand, now + (end - now) / 3, seed=seed)
-            restart_from_prices(problems, choices, scenario.shift_demand, end, seed=seed)
-        else:
-            improve_lines(problems, choices, scenario.shift_demand, construction_deadline, seed=seed)
+        improve_lines(problems, choices, scenario.shift_demand, construction_deadline, seed=seed)
         chosen = {
             (e, *keys[e][problem.variables[day][k]]): 1
             for e, problem in enumerate(problems)

@@ -49,10 +49,6 @@ class SolveSettings:
     # more than neighbourhood search on such a model (Curtois 21: 55k built in 61 s, 51k after 140 s more of
     # LNS, 44k built in 280 s).
     sequential_share: float = 0.5
-    # Where every line of that construction has its dynamic programme (``wfm.roster.linedp``), re-solving lines
-    # and column generation (``wfm.roster.columns``) go on up to this share: Curtois 21, 21197 from them in 420 s
-    # against 22838 from the construction in 300 s and neighbourhood search for the rest of 600 s.
-    line_programme_share: float = 0.8
     # Above this many model variables, a greedy start goes straight to the neighbourhood search: plain CP-SAT's
     # presolve alone would take most of a minute.
     plain_max_variables: int = 30_000
@@ -365,11 +361,9 @@ def _start_values(
     model where that gives up, one built employee by employee (``wfm.roster.sequential``); None if neither."""
     chosen = greedy_assignments(built)
     if chosen is None and len(built.model.proto.variables) > settings.plain_max_variables:
-        now = time.perf_counter()
-        until = min(deadline, now + settings.time_limit_s * settings.sequential_share)
+        until = min(deadline, time.perf_counter() + settings.time_limit_s * settings.sequential_share)
         chosen = sequential_assignments(
-            built.scenario, until, workers=settings.workers, seed=settings.seed, skip=skip, give_up=deadline - 1.0,
-            lines_until=min(deadline, now + settings.time_limit_s * settings.line_programme_share),
+            built.scenario, until, workers=settings.workers, seed=settings.seed, skip=skip, give_up=deadline - 1.0
         )
     if chosen is None:
         return None
