@@ -194,7 +194,7 @@ class RosterModel:
             for day in range(scenario.days):
                 work = self.model.new_bool_var(f"work[{employee.id},{day}]")
                 self.work[e, day] = work
-                self.model.add(sum(v for v, _, _ in self.by_employee_day[e, day]) == work)
+                self.model.add(cp_model.LinearExpr.sum([v for v, _, _ in self.by_employee_day[e, day]]) == work)
             self._employee_rules(e, employee, rules)
             self._employee_soft(e, employee, rules)
         self._coverage()
@@ -211,7 +211,12 @@ class RosterModel:
         scenario = self.scenario
         days = scenario.days
         work = [self.work[e, d] for d in range(days)]
-        paid_by_day = [sum(o.paid_min * v for v, o, _ in self.by_employee_day[e, d]) for d in range(days)]
+        paid_by_day = [
+            cp_model.LinearExpr.weighted_sum(
+                [v for v, _, _ in self.by_employee_day[e, d]], [o.paid_min for _, o, _ in self.by_employee_day[e, d]]
+            )
+            for d in range(days)
+        ]
         total = sum(paid_by_day)
 
         for pin in employee.pinned:
@@ -317,8 +322,10 @@ class RosterModel:
             for d in range(days - 1):
                 a = by_template[d].get(first)
                 b = [v for second in seconds for v in by_template[d + 1].get(second, ())]
-                if a and b:  # both sides have options that day
+                if a and b and guard:  # both sides have options that day
                     self._hard(guard, sum(a) + sum(b) <= 1)
+                elif a and b:  # the same without a guard, built ~10x faster (Curtois 24: 1M of them)
+                    self.model.add_at_most_one(a + b)
 
         if rules.min_rest_minutes:
             guard = self._guard(employee, "min_rest_minutes")
