@@ -322,9 +322,11 @@ class RosterModel:
             for d in range(days - 1):
                 a = by_template[d].get(first)
                 b = [v for second in seconds for v in by_template[d + 1].get(second, ())]
-                if a and b and guard:  # both sides have options that day
+                if not (a and b):  # a side without options that day
+                    continue
+                if guard:  # explanation mode: the pair's own guard
                     self._hard(guard, sum(a) + sum(b) <= 1)
-                elif a and b:  # the same without a guard, as one at-most-one: Curtois 24 (~1M) builds in 25 s, not 37
+                else:  # one at-most-one: Curtois 24 (~1M of them) builds in 25 s, not 37 as linear sums
                     self.model.add_at_most_one(a + b)
 
         if rules.min_rest_minutes:
