@@ -195,11 +195,11 @@ def test_a_line_not_found_in_its_share_is_found_by_the_hard_line_search(monkeypa
 
 def _constructed(instance: Instance, deadline: float, give_up: float | None = None) -> pd.DataFrame:
     scenario = to_scenario(instance)
-    chosen = sequential_assignments(scenario, deadline, workers=2, give_up=give_up)
-    assert chosen is not None
+    construction = sequential_assignments(scenario, deadline, workers=2, give_up=give_up)
+    assert construction is not None
     options = expand_options(scenario, site_rules(scenario))
     return pd.DataFrame(
-        [(scenario.employees[e].id, options[o].day, options[o].template) for e, o, _ in chosen],
+        [(scenario.employees[e].id, options[o].day, options[o].template) for e, o, _ in construction.chosen],
         columns=["employee", "day", "shift"],
     )
 

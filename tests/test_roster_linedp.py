@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from ortools.sat.python import cp_model
 
-from wfm.benchmarks.curtois import evaluate, parse_instance, to_scenario
-from wfm.roster import linedp
+from wfm.benchmarks.curtois import evaluate, parse_instance, solution_from_roster, to_scenario
+from wfm.roster import linedp, lns
 from wfm.roster.domain import Scenario
 from wfm.roster.linedp import (
     Line,
@@ -29,6 +29,10 @@ from wfm.roster.linedp import (
 )
 from wfm.roster.model import RosterModel
 from wfm.roster.samples import call_centre_scenario
+from wfm.roster.sequential import Lines
+from wfm.roster.solve import SolveSettings, _fixed_solve, _line_responses
+from wfm.roster.submodel import SubModelIndex
+from wfm.roster.tables import extract_roster
 
 INSTANCES = Path(__file__).resolve().parents[1] / "benchmarks" / "curtois" / "instances"
 
@@ -120,7 +124,7 @@ def test_best_responses_take_off_what_the_evaluator_says_and_keep_every_rule(ins
     """Lines each solved against the whole demand (so they crowd the same shifts), then re-solved one at a
     time against the others' cover: the objective they say they took off is what the benchmark's own
     evaluator (written apart from the engine) sees, and the roster keeps every hard rule."""
-    parsed, scenario, problems, choices = _crowded_lines(instance)
+    parsed, scenario, problems, choices, _ = _crowded_lines(instance)
 
     def solution() -> pd.DataFrame:
         return _table(scenario, problems, choices)
@@ -135,11 +139,12 @@ def test_best_responses_take_off_what_the_evaluator_says_and_keep_every_rule(ins
 
 def _crowded_lines(instance: int) -> tuple:
     """Every line of a Curtois instance solved by CP-SAT against the whole demand, as the start of the best
-    responses: the parsed instance, its scenario, the line problems and their lines."""
+    responses: the parsed instance, its scenario, the line problems, their lines, and per employee, day and
+    option position the key ``(option, skill)`` of the whole model's variable."""
     parsed = parse_instance(INSTANCES / f"Instance{instance}.txt")
     scenario = to_scenario(parsed)
     roles = scenario.roles.model_copy(update={"leader_whenever_on_duty": False, "agents_per_supervisor": None})
-    problems, choices = [], []
+    problems, choices, keys = [], [], []
     for person in scenario.employees:
         built = RosterModel(scenario.model_copy(update={"employees": [person], "roles": roles}))
         problem = line_problem(built)
@@ -149,7 +154,9 @@ def _crowded_lines(instance: int) -> tuple:
         assert solver.Solve(built.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
         problems.append(problem)
         choices.append(line_choice(problem, list(solver.ResponseProto().solution)))
-    return parsed, scenario, problems, choices
+        key = {var.Index(): (option, skill) for (_, option, skill), var in built.x.items()}
+        keys.append([[key[v] for v in day] for day in problem.variables])
+    return parsed, scenario, problems, choices, keys
 
 
 def _table(scenario: Scenario, problems: list, choices: list[list[int]]) -> pd.DataFrame:
@@ -166,7 +173,7 @@ def test_polished_lines_keep_every_rule_and_no_change_of_one_or_two_days_beats_t
     the objective fall by what the line's cost says; and trying every change of one or two of its days in the
     evaluator finds none that keeps the rules and gains (checked on four lines: ~900 rosters each)."""
     monkeypatch.setattr(linedp, "_POLISH_TRIES", 10**6)  # every partner of a day's change: exhaustive pairs
-    parsed, scenario, problems, choices = _crowded_lines(3)
+    parsed, scenario, problems, choices, _ = _crowded_lines(3)
     rows = {(d.date, d.template): r for r, d in enumerate(scenario.shift_demand)}
     required = np.array([d.required for d in scenario.shift_demand], float)
     under = np.array([d.weight_under for d in scenario.shift_demand], float)
@@ -207,3 +214,28 @@ def test_polished_lines_keep_every_rule_and_no_change_of_one_or_two_days_beats_t
             assert moved.violations or moved.objective >= after.objective, f"line {e}: {change} gains"
         choices[e] = polished
     assert gained > 0
+
+
+def test_best_responses_as_a_neighbourhood_step_give_a_roster_the_model_and_the_evaluator_accept():
+    """The neighbourhood search's best-response step (``lns._lines_step``) on the whole model of Curtois 7,
+    from crowded lines: it finds a better roster, the whole model takes it with every variable fixed at the
+    same objective, and the benchmark's evaluator sees that objective and no broken rule."""
+    parsed, scenario, problems, choices, keys = _crowded_lines(7)
+    built = RosterModel(scenario)
+    responses = _line_responses(built, Lines(problems, choices, keys, scenario.shift_demand))
+    settings = SolveSettings(num_workers=2)
+    chosen = {(e, *keys[e][day][k]) for e, choice in enumerate(choices) for day, k in enumerate(choice) if k >= 0}
+    values = [(var.Index(), int(key in chosen)) for key, var in built.x.items()]
+    start, status = _fixed_solve(built, settings, values, 30)
+    assert status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    by_employee, _ = lns._neighbourhoods(built)
+    index = SubModelIndex(built.model, {i for indices in by_employee.values() for i in indices})
+    _, found = lns._lines_step(index, responses, list(start.ResponseProto().solution), by_employee, 5.0, 2, 0)
+    assert found is not None
+    solution, objective = found
+    assert objective < start.ObjectiveValue() - 100
+    check, status = _fixed_solve(built, settings, list(enumerate(solution)), 30)
+    assert status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    assert check.ObjectiveValue() == objective
+    evaluation = evaluate(parsed, solution_from_roster(extract_roster(built, check)))
+    assert evaluation.violations == [] and evaluation.objective == objective

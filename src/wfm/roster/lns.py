@@ -12,6 +12,11 @@ adapt (grow when a step is solved to optimality, shrink when it neither solves n
 choice between the two kinds: each is drawn in proportion to what it gained per second of late, never below
 ``KIND_MIN_SHARE`` (the roulette wheel of adaptive LNS, Ropke & Pisinger 2006). CP-SAT's own LNS workers need many
 threads; this one works on two cores.
+
+Where the roster was built line by line with each line's dynamic programme (``wfm.roster.sequential``), a third
+kind re-solves the incumbent's lines one at a time against the others' cover (``linedp.improve_lines``), and
+CP-SAT completes what follows the changed lines. The roulette then finds which pays: Curtois 24 (600 s), 25.3k
+of the search's 27.0k from lines, 124335 -> 92829 at the end; Curtois 23, 1.2k of 9.3k, windows the rest.
 """
 
 from __future__ import annotations
@@ -21,8 +26,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 from ortools.sat.python import cp_model
 
+from wfm.roster.domain import ShiftDemand
+from wfm.roster.linedp import LineProblem, improve_lines
 from wfm.roster.model import RosterModel
 from wfm.roster.submodel import SubModelIndex
 
@@ -42,6 +50,31 @@ class LnsStats:
     employee_size: float = 0.0
     window_days: float = 0.0
     gain_by_kind: dict[str, float] = field(default_factory=dict)  # objective taken off by neighbourhood kind
+
+
+@dataclass
+class LineResponses:
+    """Best responses (``linedp.improve_lines``) as a neighbourhood kind, where every line has its dynamic
+    programme: the lines' problems, the demand they cover, and the whole model's variables of each employee's
+    options (``option_vars[e, day, position]``, -1 past a day's options) and work days (``work_vars[e, day]``)."""
+
+    problems: list[LineProblem]
+    demand: list[ShiftDemand]
+    option_vars: np.ndarray
+    work_vars: np.ndarray
+
+    def choices(self, solution: np.ndarray) -> list[list[int]]:
+        """Each employee's line in a whole solution: per day the option position worked, -1 for a rest day."""
+        taken = np.where(self.option_vars >= 0, solution[self.option_vars], 0)
+        return np.where(taken.any(axis=2), taken.argmax(axis=2), -1).tolist()
+
+    def apply(self, solution: list[int], e: int, choice: list[int]) -> None:
+        """Set employee ``e``'s option and work variables in ``solution`` to ``choice``."""
+        for day, k in enumerate(choice):
+            for position, v in enumerate(self.option_vars[e, day]):
+                if v >= 0:
+                    solution[v] = int(position == k)
+            solution[self.work_vars[e, day]] = int(k >= 0)
 
 
 def light_solver(workers: int, seed: int) -> cp_model.CpSolver:
@@ -81,8 +114,10 @@ def improve(
     step_vars_per_s: float = 2000.0,  # a step's time per free variable: ``step_limit_s``
     on_improvement: Callable[[float, list[int]], None] | None = None,
     sub_models: bool = True,
+    lines: LineResponses | None = None,
 ) -> tuple[list[int], float, LnsStats]:
-    """Improve a full solution (values of every model variable, by proto index) until ``deadline``."""
+    """Improve a full solution (values of every model variable, by proto index) until ``deadline``; with
+    ``lines``, best responses are a third kind of step (on sub-models only)."""
     rng = random.Random(seed)
     by_employee, by_day = _neighbourhoods(built)
     employees, days = sorted(by_employee), sorted(by_day)
@@ -96,32 +131,40 @@ def improve(
     best, best_objective = list(solution), objective
     improved = True  # the last step's outcome; the first step runs as after an improving one
     kinds = ["employees", "window"] if len(days) > 7 else ["employees"]
+    if lines is not None and index is not None:
+        kinds.append("lines")
     recent_gain = dict.fromkeys(kinds, 0.0)
     recent_s = dict.fromkeys(kinds, 1e-9)
     while time.perf_counter() < deadline - 0.2:
         stats.steps += 1
         kind = rng.choices(kinds, _kind_weights([recent_gain[k] / recent_s[k] for k in kinds]))[0]
         step_started = time.perf_counter()
-        if kind == "window":
-            width = max(2, round(stats.window_days))
-            first = rng.randrange(0, len(days) - width + 1)
-            free = {i for d in days[first : first + width] for i in by_day[d]}
+        if kind == "lines":
+            remaining_s = deadline - step_started
+            status, found = _lines_step(index, lines, best, by_employee, min(step_time_s, remaining_s), workers,
+                                        rng.randrange(1 << 30))
         else:
-            chosen = rng.sample(employees, max(1, min(len(employees), round(stats.employee_size))))
-            free = {i for e in chosen for i in by_employee[e]}
-        limit_s = step_limit_s(len(free), step_time_s, step_vars_per_s, deadline - time.perf_counter())
-        if index is not None:
-            # While steps improve, every worker on CP-SAT's own neighbourhoods of the cut: with 2 workers the
-            # full-problem worker spends a 3-s step on the LP at the root (27 branches on a Curtois 21
-            # neighbourhood), and only the interleaved neighbourhood workers improve (Curtois 21, 120 s from one
-            # start: 35.5k / 37.9k for seeds 0 / 1 against 39.0k / 39.4k; Curtois 24, 200 s: 693k against
-            # 721k). Once a step fails, the full-problem worker is back: only it proves a step optimal, which
-            # is what grows the neighbourhoods (Curtois 13, 600 s: 3523 with neighbourhood workers only,
-            # 2809 and 2381 with the full worker throughout).
-            status, found = _sub_step(index, best, free, limit_s, workers, rng.randrange(1 << 30), improved)
-        else:
-            fixed = [i for i in all_indices if i not in free]
-            status, found = _step(built.model, best, fixed, limit_s, workers, rng.randrange(1 << 30))
+            if kind == "window":
+                width = max(2, round(stats.window_days))
+                first = rng.randrange(0, len(days) - width + 1)
+                free = {i for d in days[first : first + width] for i in by_day[d]}
+            else:
+                chosen = rng.sample(employees, max(1, min(len(employees), round(stats.employee_size))))
+                free = {i for e in chosen for i in by_employee[e]}
+            limit_s = step_limit_s(len(free), step_time_s, step_vars_per_s, deadline - time.perf_counter())
+            seed_of_step = rng.randrange(1 << 30)
+            if index is not None:
+                # While steps improve, every worker on CP-SAT's own neighbourhoods of the cut: with 2 workers the
+                # full-problem worker spends a 3-s step on the LP at the root (27 branches on a Curtois 21
+                # neighbourhood), and only the interleaved neighbourhood workers improve (Curtois 21, 120 s from
+                # one start: 35.5k / 37.9k for seeds 0 / 1 against 39.0k / 39.4k; Curtois 24, 200 s: 693k
+                # against 721k). Once a step fails, the full-problem worker is back: only it proves a step
+                # optimal, which is what grows the neighbourhoods (Curtois 13, 600 s: 3523 with neighbourhood
+                # workers only, 2809 and 2381 with the full worker throughout).
+                status, found = _sub_step(index, best, free, limit_s, workers, seed_of_step, improved)
+            else:
+                fixed = [i for i in all_indices if i not in free]
+                status, found = _step(built.model, best, fixed, limit_s, workers, seed_of_step)
         improved = found is not None and found[1] < best_objective - 1e-6
         gain = best_objective - found[1] if improved else 0.0
         recent_gain[kind] = KIND_MEMORY * recent_gain[kind] + gain
@@ -137,7 +180,7 @@ def improve(
         factor = 1.15 if status == cp_model.OPTIMAL else 1.0 if improved else 0.85
         if kind == "window":
             stats.window_days = min(len(days), max(2.0, stats.window_days * factor))
-        else:
+        elif kind == "employees":
             stats.employee_size = min(len(employees), max(1.0, stats.employee_size * factor))
     return best, best_objective, stats
 
@@ -195,6 +238,31 @@ def _step(
     return status, None
 
 
+def _lines_step(
+    index: SubModelIndex,
+    lines: LineResponses,
+    incumbent: list[int],
+    by_employee: dict[int, list[int]],
+    limit_s: float,
+    workers: int,
+    seed: int,
+) -> tuple[int, tuple[list[int], float] | None]:
+    """Best responses from the incumbent's lines for ``limit_s``; the lines that changed are set in a copy of the
+    incumbent, and CP-SAT completes the rest (cover, counts) on their sub-model with those lines fixed."""
+    until = time.perf_counter() + limit_s
+    choices = lines.choices(np.asarray(incumbent))
+    before = [list(choice) for choice in choices]
+    improve_lines(lines.problems, choices, lines.demand, until, seed=seed)
+    changed = [e for e, choice in enumerate(choices) if choice != before[e]]
+    if not changed:
+        return cp_model.UNKNOWN, None
+    trial = list(incumbent)
+    for e in changed:
+        lines.apply(trial, e, choices[e])
+    free = {i for e in changed for i in by_employee[e]}
+    return _sub_step(index, trial, free, limit_s, workers, seed, False, fixed=True)
+
+
 def _sub_step(
     index: SubModelIndex,
     incumbent: list[int],
@@ -203,10 +271,18 @@ def _sub_step(
     workers: int,
     seed: int,
     neighbourhood_workers_only: bool,
+    fixed: bool = False,
 ) -> tuple[int, tuple[list[int], float] | None]:
     """One neighbourhood solve on its sub-model (``wfm.roster.submodel``), the incumbent hinted; with
-    ``neighbourhood_workers_only`` every worker runs CP-SAT's own neighbourhoods of the sub-model."""
+    ``neighbourhood_workers_only`` every worker runs CP-SAT's own neighbourhoods of the sub-model; with
+    ``fixed``, the ``free`` variables keep the incumbent's values and only what follows them is solved."""
     cut = index.cut(incumbent, free)
+    if fixed:
+        for position, v in enumerate(cut.variables):
+            if v in free:
+                domain = cut.model.proto.variables[position].domain
+                domain.clear()
+                domain.extend([incumbent[v], incumbent[v]])
     solver = light_solver(workers, seed)
     solver.parameters.linearization_level = 0
     solver.parameters.max_time_in_seconds = limit_s

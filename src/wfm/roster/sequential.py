@@ -17,10 +17,11 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
+from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from wfm.roster.domain import Scenario
+from wfm.roster.domain import Scenario, ShiftDemand
 from wfm.roster.linedp import LineProblem, best_line, hint_values, improve_lines, line_choice, line_problem
 from wfm.roster.lns import light_solver
 from wfm.roster.model import RosterModel, RuleGroup
@@ -35,6 +36,27 @@ _LINE_MIN_S = 1.5
 # time and the rest goes to re-solving each line against all the others (``linedp.improve_lines``). Curtois 21,
 # construction alone in 200 s: 28628 with 0.6, 28751 with 0.3, 35347 with 1.0 (re-solving had 20 s).
 LINES_SHARE = 0.6
+
+
+@dataclass
+class Lines:
+    """The constructed lines, where each has its dynamic programme, for best responses later on: per employee
+    its ``LineProblem``, the line taken, and per day the key ``(option, skill)`` of each option position (the
+    whole model's ``x`` key, with the employee), and the demand they cover."""
+
+    problems: list[LineProblem]
+    choices: list[list[int]]
+    keys: list[list[list[tuple[int, str]]]]
+    demand: list[ShiftDemand]
+
+
+@dataclass
+class Construction:
+    """A constructed roster: hint values for the whole model's ``x`` variables (keys ``(employee, option,
+    skill)`` set to 1), and its lines where each has its dynamic programme."""
+
+    chosen: dict[tuple[int, int, str], int]
+    lines: Lines | None
 
 
 def _residual(scenario: Scenario, covered: Counter, shift_covered: Counter) -> Scenario:
@@ -77,17 +99,17 @@ def sequential_assignments(
     seed: int = 0,
     skip: frozenset[RuleGroup] = frozenset(),
     give_up: float | None = None,
-) -> dict[tuple[int, int, str], int] | None:
-    """A roster as hint values for the whole model's ``x`` variables (keys ``(employee, option, skill)`` set to 1),
-    each employee's line solved alone, in turn, until ``deadline`` (shared evenly among those left, at least
-    ``_LINE_MIN_S`` a line as far as ``give_up`` leaves time for the lines to come); rule groups in ``skip``
-    are left out, as in the whole model. A line not found in its share is searched on until its first solution,
-    up to ``give_up`` (default: ``_LINE_MAX_S`` past the deadline), by a search of at least 3 workers whatever
-    ``workers`` says (``_line_solver``).
+) -> Construction | None:
+    """A roster, each employee's line solved alone, in turn, until ``deadline`` (shared evenly among those left,
+    at least ``_LINE_MIN_S`` a line as far as ``give_up`` leaves time for the lines to come); rule groups in
+    ``skip`` are left out, as in the whole model. A line not found in its share is searched on until its first
+    solution, up to ``give_up`` (default: ``_LINE_MAX_S`` past the deadline), by a search of at least 3 workers
+    whatever ``workers`` says (``_line_solver``).
 
     Where the line's dynamic programme (``wfm.roster.linedp``) represents every line, a line it finds keeping
     every rule is taken without CP-SAT (else it hints CP-SAT), the lines get ``LINES_SHARE`` of the time, and
-    then each line is re-solved against all the others' cover (``linedp.improve_lines``) up to ``deadline``.
+    then each line is re-solved against all the others' cover (``linedp.improve_lines``) up to ``deadline``;
+    the lines come back with the roster for later best responses (``Construction.lines``).
 
     None when some employee's own rules admit no line (or none is found by ``give_up``).
     """
@@ -154,14 +176,19 @@ def sequential_assignments(
             scheduled = coverage_of(single, extract_roster(built, solver))["scheduled"]
             for row, people in zip(single.requirements, scheduled, strict=True):
                 covered[row.interval_start, row.skill] += int(people)
-    if programmes:
-        improve_lines(problems, choices, scenario.shift_demand, construction_deadline, seed=seed)
-        chosen = {
-            (e, *keys[e][problem.variables[day][k]]): 1
-            for e, problem in enumerate(problems)
-            for day, k in enumerate(choices[e]) if k >= 0
-        }
-    return chosen
+    if not programmes:
+        return Construction(chosen, None)
+    improve_lines(problems, choices, scenario.shift_demand, construction_deadline, seed=seed)
+    lines = Lines(
+        problems,
+        choices,
+        [[[key[v] for v in day] for day in problem.variables] for problem, key in zip(problems, keys, strict=True)],
+        scenario.shift_demand,
+    )
+    chosen = {
+        (e, *lines.keys[e][day][k]): 1 for e, choice in enumerate(choices) for day, k in enumerate(choice) if k >= 0
+    }
+    return Construction(chosen, lines)
 
 
 def _solve_line(

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from ortools.sat.python import cp_model
 
@@ -16,7 +17,7 @@ from wfm.roster.greedy import greedy_assignments
 from wfm.roster.lns import LnsStats
 from wfm.roster.model import NO_SKILL, RosterModel, RuleGroup, employee_rules
 from wfm.roster.progress import Progress, ProgressCallback, stop_on_stall
-from wfm.roster.sequential import sequential_assignments
+from wfm.roster.sequential import Lines, sequential_assignments
 from wfm.roster.tables import ROSTER_COLUMNS, coverage_of, extract_roster
 
 _RELAX_PENALTY = 10_000_000  # cost of breaking one clashing rule group in a best-effort roster
@@ -240,6 +241,7 @@ def solve_roster(
     built = RosterModel(scenario, skip=skip)
     callback = ProgressCallback(progress)
     start_solver = None
+    responses = None  # best responses for the neighbourhood search, where the constructed lines have them
     if settings.hint is not None and not settings.hint.empty:
         # A previous roster (re-rostering): kept as it is where still possible, as the first solution.
         values = _hint_values(built, settings.hint)
@@ -247,7 +249,8 @@ def solve_roster(
         if start_solver is None:  # it cannot be kept whole: let CP-SAT start from it
             built.model.proto.solution_hint.vars.extend(i for i, _ in values)
             built.model.proto.solution_hint.values.extend(v for _, v in values)
-    elif settings.greedy_start and (values := _start_values(built, settings, skip, deadline)) is not None:
+    elif settings.greedy_start and (start := _start_values(built, settings, skip, deadline)) is not None:
+        values, responses = start
         start_solver = _fixed_start(built, settings, deadline, callback, values)
     straight_to_lns = (
         start_solver is not None and settings.lns and len(built.model.proto.variables) > settings.plain_max_variables
@@ -293,7 +296,9 @@ def solve_roster(
     objective = solver.ObjectiveValue() if found_roster else None
     lns_stats = None
     if settings.lns and status_name == "FEASIBLE" and deadline - time.perf_counter() > 1.0:
-        solver, objective, lns_stats = _neighbourhood_search(built, solver, settings, deadline, callback, bound)
+        solver, objective, lns_stats = _neighbourhood_search(
+            built, solver, settings, deadline, callback, bound, responses
+        )
     stats = {
         "wall_time_s": time.perf_counter() - started,
         "first_solution_s": callback.first_solution_s if callback.first_solution_s is not None else float("nan"),
@@ -356,18 +361,37 @@ def _fixed_start(
 
 def _start_values(
     built: RosterModel, settings: SolveSettings, skip: frozenset[RuleGroup], deadline: float
-) -> list[tuple[int, int]] | None:
+) -> tuple[list[tuple[int, int]], lns.LineResponses | None] | None:
     """Assignment values of a constructed first roster: the greedy one (``wfm.roster.greedy``), or on a large
-    model where that gives up, one built employee by employee (``wfm.roster.sequential``); None if neither."""
+    model where that gives up, one built employee by employee (``wfm.roster.sequential``), with its lines' best
+    responses for the neighbourhood search where it has them; None if neither."""
     chosen = greedy_assignments(built)
+    responses = None
     if chosen is None and len(built.model.proto.variables) > settings.plain_max_variables:
         until = min(deadline, time.perf_counter() + settings.time_limit_s * settings.sequential_share)
-        chosen = sequential_assignments(
+        construction = sequential_assignments(
             built.scenario, until, workers=settings.workers, seed=settings.seed, skip=skip, give_up=deadline - 1.0
         )
+        if construction is None:
+            return None
+        chosen = construction.chosen
+        if construction.lines is not None:
+            responses = _line_responses(built, construction.lines)
     if chosen is None:
         return None
-    return [(var.Index(), int(key in chosen)) for key, var in built.x.items()]
+    return [(var.Index(), int(key in chosen)) for key, var in built.x.items()], responses
+
+
+def _line_responses(built: RosterModel, lines: Lines) -> lns.LineResponses:
+    """The constructed lines' best responses on the whole model's variables."""
+    employees, days = len(lines.problems), built.scenario.days
+    width = max((len(options) for keys in lines.keys for options in keys), default=0)
+    option_vars = np.full((employees, days, max(1, width)), -1, dtype=np.int64)
+    for e, keys in enumerate(lines.keys):
+        for day, options in enumerate(keys):
+            option_vars[e, day, : len(options)] = [built.x[e, option, skill].Index() for option, skill in options]
+    work_vars = np.array([[built.work[e, day].Index() for day in range(days)] for e in range(employees)])
+    return lns.LineResponses(lines.problems, lines.demand, option_vars, work_vars)
 
 
 def _neighbourhood_search(
@@ -377,16 +401,18 @@ def _neighbourhood_search(
     deadline: float,
     callback: ProgressCallback,
     bound: float | None,
+    responses: lns.LineResponses | None = None,
 ) -> tuple[cp_model.CpSolver, float, LnsStats]:
-    """Improve a roster by LNS, then solve once more with it fixed, so a solver holds it for extraction.
-    Returns that solver, the objective and the search statistics."""
+    """Improve a roster by LNS (with ``responses``, best responses of its lines as one kind of step), then solve
+    once more with it fixed, so a solver holds it for extraction. Returns that solver, the objective and the
+    search statistics."""
 
     def report(objective: float, _solution: list[int]) -> None:
         callback.external(objective, bound if bound is not None else float("-inf"))
 
     best, objective, stats = lns.improve(
         built, list(solver.ResponseProto().solution), solver.ObjectiveValue(), deadline - 0.5,
-        workers=settings.workers, seed=settings.seed, on_improvement=report,
+        workers=settings.workers, seed=settings.seed, on_improvement=report, lines=responses,
     )
     holder, status = _fixed_solve(built, settings, list(enumerate(best)), 30.0)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
