@@ -222,7 +222,7 @@ def test_best_responses_as_a_neighbourhood_step_give_a_roster_the_model_and_the_
     same objective, and the benchmark's evaluator sees that objective and no broken rule."""
     parsed, scenario, problems, choices, keys = _crowded_lines(7)
     built = RosterModel(scenario)
-    responses = _line_responses(built, Lines(problems, choices, keys, scenario.shift_demand))
+    responses = _line_responses(built, Lines(problems, keys, scenario.shift_demand))
     settings = SolveSettings(num_workers=2)
     chosen = {(e, *keys[e][day][k]) for e, choice in enumerate(choices) for day, k in enumerate(choice) if k >= 0}
     values = [(var.Index(), int(key in chosen)) for key, var in built.x.items()]

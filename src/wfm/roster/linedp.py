@@ -643,10 +643,11 @@ def _locally_kept(problem: LineProblem, choice: list[int], day: np.ndarray, alt:
     days = len(choice)
     working = [k >= 0 for k in choice]
     flip_kept = []
+    flipped = list(choice)
     for d in range(days):
-        flipped = list(choice)
         flipped[d] = -1 if working[d] else 0  # run lengths only: successions are checked per option below
         flip_kept.append(_run_lengths_kept(problem, flipped, d))
+        flipped[d] = choice[d]
     kept = []
     for d in range(days):
         options = len(problem.cost[d])

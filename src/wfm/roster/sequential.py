@@ -41,11 +41,10 @@ LINES_SHARE = 0.6
 @dataclass
 class Lines:
     """The constructed lines, where each has its dynamic programme, for best responses later on: per employee
-    its ``LineProblem``, the line taken, and per day the key ``(option, skill)`` of each option position (the
-    whole model's ``x`` key, with the employee), and the demand they cover."""
+    its ``LineProblem`` and per day the key ``(option, skill)`` of each option position (the whole model's
+    ``x`` key, with the employee), and the demand they cover. The lines themselves are read off the roster."""
 
     problems: list[LineProblem]
-    choices: list[list[int]]
     keys: list[list[list[tuple[int, str]]]]
     demand: list[ShiftDemand]
 
@@ -181,7 +180,6 @@ def sequential_assignments(
     improve_lines(problems, choices, scenario.shift_demand, construction_deadline, seed=seed)
     lines = Lines(
         problems,
-        choices,
         [[[key[v] for v in day] for day in problem.variables] for problem, key in zip(problems, keys, strict=True)],
         scenario.shift_demand,
     )
