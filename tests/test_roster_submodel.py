@@ -77,9 +77,14 @@ def test_cut_has_the_optimum_of_the_pinned_whole_model(seed: int) -> None:
     assert _solve(check).ObjectiveValue() == index.objective_value(solution)
 
 
-def test_lns_on_sub_models_keeps_a_curtois_roster_legal() -> None:
+@pytest.mark.parametrize("blocks", [False, True])
+def test_lns_on_sub_models_keeps_a_curtois_roster_legal(blocks: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """Instance 7's model: neighbourhood steps on sub-models from a CP-SAT roster; the result checked by
-    pinning the whole model to it."""
+    pinning the whole model to it. With ``blocks``, its 20 employees and 28 days count as large enough for
+    blocks (some employees over some weeks), which then take their share of the steps."""
+    if blocks:
+        monkeypatch.setattr(lns, "BLOCK_MIN_EMPLOYEES", 20)
+        monkeypatch.setattr(lns, "BLOCK_MIN_DAYS", 28)
     built = RosterModel(to_scenario(parse_instance(INSTANCES / "Instance7.txt")))
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 2
@@ -91,7 +96,9 @@ def test_lns_on_sub_models_keeps_a_curtois_roster_legal() -> None:
     )
     assert stats.steps >= 2 and objective <= solver.ObjectiveValue()
     assert sum(stats.gain_by_kind.values()) == solver.ObjectiveValue() - objective
-    assert set(stats.gain_by_kind) <= {"employees", "window"}
+    kinds = {"employees", "window", "block"} if blocks else {"employees", "window"}
+    assert set(stats.gain_by_kind) <= kinds
+    assert ("block" in stats.seconds_by_kind) == blocks
     check = built.model.clone()
     for v, value in enumerate(best):
         check.add(check.get_int_var_from_proto_index(v) == value)

@@ -9,11 +9,17 @@ model, which CP-SAT would load and presolve at every step if the other variables
 roster of Curtois 24 (1.1M variables), 200 s: 37 steps and 836k -> 721k on sub-models, 12 steps and -> 824k by
 narrowing; Curtois 21 (114k variables), 120 s: 38.8-39.4k against 39.6k. An improvement is kept; neighbourhood sizes
 adapt (grow when a step is solved to optimality, shrink when it neither solves nor improves), and so does the
-choice between the two kinds: each is drawn in proportion to what it gained per second of late, never below
+choice between the kinds: each is drawn in proportion to what it gained per second of late, never below
 ``KIND_MIN_SHARE`` (the roulette wheel of adaptive LNS, Ropke & Pisinger 2006). CP-SAT's own LNS workers need many
 threads; this one works on two cores.
 
-Where the roster was built line by line with each line's dynamic programme (``wfm.roster.sequential``), a third
+Where there are many employees over a long horizon, another kind frees blocks: a few employees over one to four
+weeks, so runs can be reshaped between people, which a window of every employee cannot afford and a few employees'
+whole lines take too long for. One 600-s run each, taken off per second: Curtois 24, 149 by blocks, 60 by windows,
+7.5 by employees' lines; Curtois 23, 35 / 32 / 6.9; Curtois 21, where blocks neither solve nor improve, 3 / 20 / 10
+(the roulette gave them 7.5 s of 300).
+
+Where the roster was built line by line with each line's dynamic programme (``wfm.roster.sequential``), another
 kind re-solves the incumbent's lines one at a time against the others' cover (``linedp.improve_lines``), and
 CP-SAT completes what follows the changed lines. The roulette then finds which pays: Curtois 24 (600 s), 25.3k
 of the search's 27.0k from lines, 124335 -> 92829 at the end; Curtois 23, 1.2k of 9.3k, windows the rest.
@@ -41,6 +47,11 @@ from wfm.roster.submodel import SubModelIndex
 # (benchmarks/curtois/NOTES.md, tenth session).
 KIND_MIN_SHARE = 0.2  # a kind's weight is its share of the recent gain per second, at least this
 KIND_MEMORY = 0.95  # per step of a kind, what its earlier gain and time still count
+# Blocks (some employees over some weeks) where a window of every employee is too wide for runs to be reshaped and
+# an employee's whole horizon too long: at least this many employees and days.
+BLOCK_MIN_EMPLOYEES = 50
+BLOCK_MIN_DAYS = 56
+BLOCK_DAYS = (7, 28)  # a block's length in days, drawn uniformly
 
 
 @dataclass
@@ -49,7 +60,9 @@ class LnsStats:
     improvements: int = 0
     employee_size: float = 0.0
     window_days: float = 0.0
+    block_employees: float = 0.0
     gain_by_kind: dict[str, float] = field(default_factory=dict)  # objective taken off by neighbourhood kind
+    seconds_by_kind: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -131,6 +144,9 @@ def improve(
     best, best_objective = list(solution), objective
     improved = True  # the last step's outcome; the first step runs as after an improving one
     kinds = ["employees", "window"] if len(days) > 7 else ["employees"]
+    if len(employees) >= BLOCK_MIN_EMPLOYEES and len(days) >= BLOCK_MIN_DAYS:
+        kinds.append("block")
+        stats.block_employees = max(2.0, len(employees) * 0.1)
     if lines is not None and index is not None:
         kinds.append("lines")
     recent_gain = dict.fromkeys(kinds, 0.0)
@@ -148,6 +164,13 @@ def improve(
                 width = max(2, round(stats.window_days))
                 first = rng.randrange(0, len(days) - width + 1)
                 free = {i for d in days[first : first + width] for i in by_day[d]}
+            elif kind == "block":
+                width = rng.randint(*BLOCK_DAYS)
+                first = rng.randrange(0, len(days) - width + 1)
+                chosen = rng.sample(employees, max(1, min(len(employees), round(stats.block_employees))))
+                free = {i for d in days[first : first + width] for i in by_day[d]} & {
+                    i for e in chosen for i in by_employee[e]
+                }
             else:
                 chosen = rng.sample(employees, max(1, min(len(employees), round(stats.employee_size))))
                 free = {i for e in chosen for i in by_employee[e]}
@@ -168,7 +191,9 @@ def improve(
         improved = found is not None and found[1] < best_objective - 1e-6
         gain = best_objective - found[1] if improved else 0.0
         recent_gain[kind] = KIND_MEMORY * recent_gain[kind] + gain
-        recent_s[kind] = KIND_MEMORY * recent_s[kind] + time.perf_counter() - step_started
+        step_s = time.perf_counter() - step_started
+        recent_s[kind] = KIND_MEMORY * recent_s[kind] + step_s
+        stats.seconds_by_kind[kind] = stats.seconds_by_kind.get(kind, 0.0) + step_s
         if improved:
             stats.gain_by_kind[kind] = stats.gain_by_kind.get(kind, 0.0) + gain
             best, best_objective = found
@@ -182,6 +207,8 @@ def improve(
             stats.window_days = min(len(days), max(2.0, stats.window_days * factor))
         elif kind == "employees":
             stats.employee_size = min(len(employees), max(1.0, stats.employee_size * factor))
+        elif kind == "block":
+            stats.block_employees = min(len(employees), max(2.0, stats.block_employees * factor))
     return best, best_objective, stats
 
 

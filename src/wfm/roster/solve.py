@@ -309,6 +309,7 @@ def solve_roster(
     if lns_stats is not None:
         stats.update(lns_steps=float(lns_stats.steps), lns_improvements=float(lns_stats.improvements))
         stats.update({f"lns_gain_{kind}": gain for kind, gain in lns_stats.gain_by_kind.items()})
+        stats.update({f"lns_seconds_{kind}": s for kind, s in lns_stats.seconds_by_kind.items()})
     if not found_roster:
         empty = pd.DataFrame(columns=ROSTER_COLUMNS)
         return RosterResult(status_name, None, None, empty, coverage_of(scenario, empty), {}, conflicts, stats)
