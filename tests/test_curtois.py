@@ -165,7 +165,7 @@ def test_a_line_not_found_in_its_share_is_found_by_the_hard_line_search(monkeypa
     from wfm.roster import sequential
 
     monkeypatch.setattr(sequential, "_LINE_MIN_S", 0.0)
-    monkeypatch.setattr(sequential, "line_problem", lambda built: None)
+    monkeypatch.setattr(sequential, "line_problem", lambda built, demand=None: None)
     calls: list[bool] = []
     line_solver = sequential._line_solver
 

@@ -110,6 +110,54 @@ def test_best_line_keeps_the_limits_it_says_it_keeps_and_comes_close(instance: i
     assert feasible >= len(employees) - 1
 
 
+def test_a_line_whose_prices_break_the_weekends_keeps_them_once_they_are_decided(monkeypatch):
+    """Curtois 22, lines placed in turn, each against what the lines before left: the third line's priced
+    search ends on lines that break its weekend limit (the weekend and minute prices pull against each other),
+    so its weekends are decided beforehand; the line found then keeps every limit, as the engine's model of the
+    line, pinned to it, accepts."""
+    scenario = to_scenario(parse_instance(INSTANCES / "Instance22.txt"))
+    roles = scenario.roles.model_copy(update={"leader_whenever_on_duty": False, "agents_per_supervisor": None})
+    required, under, over = linedp.demand_arrays(scenario.shift_demand)
+    decided = []
+    weekends_decided = linedp._weekends_decided
+    monkeypatch.setattr(linedp, "_weekends_decided", lambda *a: decided.append(1) or weekends_decided(*a))
+    cover = np.zeros(len(required))
+    for person in scenario.employees[:3]:
+        built = RosterModel(scenario.model_copy(update={"employees": [person], "roles": roles}))
+        problem = line_problem(built)
+        assert problem is not None
+        priced = priced_line(problem, required - cover, under, over)
+        decided.clear()
+        line = best_line(priced)
+        assert line.feasible
+        for d, k in enumerate(line.choice):
+            if k >= 0 and problem.demand_row[d][k] >= 0:
+                cover[problem.demand_row[d][k]] += 1
+    assert decided, "the third line no longer needs its weekends decided: the test checks nothing"
+    weekends = {problem.weekend_of[d] for d, k in enumerate(line.choice) if k >= 0} - {None}
+    assert problem.max_weekends is not None and len(weekends) <= problem.max_weekends
+    status, _, _ = _solve(built, hint_values(problem, line))
+    assert status == cp_model.OPTIMAL, "the model rejects a line said to keep every limit"
+
+
+@pytest.mark.parametrize(("instance", "employee"), [(7, 3), (22, 0)])
+def test_a_line_model_without_the_demand_gives_the_same_problem(instance: int, employee: int):
+    """The construction builds each line's model without the shift demand and hands the demand to
+    ``line_problem``: the problem is the one the model with the demand gives (costs, cover rows, options in the
+    same positions), so a line found on one is a line of the other."""
+    scenario = _line(instance, employee, employee, limits=True)
+    with_demand = line_problem(RosterModel(scenario))
+    without = line_problem(RosterModel(scenario.model_copy(update={"shift_demand": []})), demand=scenario.shift_demand)
+    assert with_demand is not None and without is not None
+    for name in ("cost", "base_cost", "paid_min", "template", "demand_row", "succession"):
+        for day, (a, b) in enumerate(zip(getattr(with_demand, name), getattr(without, name), strict=True)):
+            assert np.array_equal(a, b), f"{name}, day {day}"
+    assert with_demand.weekend_of == without.weekend_of
+    assert with_demand.max_per_template.tolist() == without.max_per_template.tolist()
+    with pytest.raises(ValueError, match="demand"):
+        line_problem(RosterModel(scenario), demand=scenario.shift_demand)
+
+
 def test_no_programme_where_it_does_not_represent_the_line():
     """A call-centre week has interval requirements (cover is not linear in one person's shifts); two people
     are no line."""
