@@ -541,7 +541,7 @@ def best_line(
         for outside, choice, paid in nearest.values():
             if outside > 2 * longest_min:
                 best = min(best, _judged(problem, _mended(problem, choice, paid), unit_min), key=_rank)
-    if not best.feasible and problem.max_weekends is not None and _weekends_broken(problem, best.choice):
+    if not best.feasible and _weekends_broken(problem, best.choice):
         decided = best_line(_weekends_decided(problem, current or []), iterations, until)
         best = min(best, _judged(problem, decided.choice, unit_min), key=_rank)
     return best
@@ -557,7 +557,7 @@ def _weekends_decided(problem: LineProblem, current: list[int]) -> LineProblem:
     valuable (their cheapest options, where negative); the days of every other weekend have no options. The
     weekend price and the minute price interact (a weekend given up costs minutes the minute price then buys
     back), so bisecting both together often ends on lines that break the weekends: on Curtois 24, 13 of 25
-    lines of a start (every line with 13 or fewer weekends), each of which keeps the limits this way."""
+    lines of a start, by 1-45 weekends; decided, all 25 keep every limit."""
     days_of: dict[int, list[int]] = {}
     for day, weekend in enumerate(problem.weekend_of):
         if weekend is not None:
