@@ -138,8 +138,6 @@ def sequential_assignments(
     construction_deadline = deadline
     deadline = time.perf_counter() + (deadline - time.perf_counter()) * LINES_SHARE
     required, under, over = demand_arrays(scenario.shift_demand)
-    row_of = {(d.date, d.template): r for r, d in enumerate(scenario.shift_demand)}
-    row_cover = np.zeros(len(required))  # shift_covered per shift-demand row
 
     def residual_model(employee: Employee) -> tuple[Scenario, RosterModel]:
         single = _residual(scenario, covered, shift_covered)
@@ -171,7 +169,10 @@ def sequential_assignments(
         # The floor only as far as the solve's own deadline leaves time for every line still to come.
         floor_s = min(_LINE_MIN_S, max(0.0, give_up - now - build_s) / left)
         share_s = max(floor_s, max(0.0, deadline - now - build_s) / left)
-        priced = None if problem is None else priced_line(problem, required - row_cover, under, over)
+        priced = None
+        if problem is not None:
+            people = np.array([shift_covered[d.date, d.template] for d in scenario.shift_demand], float)
+            priced = priced_line(problem, required - people, under, over)
         line = best_line(priced, until=now + share_s / 2) if priced is not None else None
         solver = None
         if line is None or not line.feasible:
@@ -200,8 +201,6 @@ def sequential_assignments(
             chosen[e, index, skill] = 1
             option = built.options[index]
             shift_covered[built.dates[option.day], option.template] += 1
-            if (built.dates[option.day], option.template) in row_of:
-                row_cover[row_of[built.dates[option.day], option.template]] += 1
         if single.requirements:  # breaks and activities as placed by the solver, counted by the independent tally
             scheduled = coverage_of(single, extract_roster(built, solver))["scheduled"]
             for row, people in zip(single.requirements, scheduled, strict=True):
