@@ -3,6 +3,7 @@ exact under the run and succession rules, and a line that keeps the horizon's li
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 import time
@@ -287,3 +288,53 @@ def test_best_responses_as_a_neighbourhood_step_give_a_roster_the_model_and_the_
     assert check.ObjectiveValue() == objective
     evaluation = evaluate(parsed, solution_from_roster(extract_roster(built, check)))
     assert evaluation.violations == [] and evaluation.objective == objective
+
+
+@pytest.mark.parametrize(("instance", "employee"), [(7, 0), (16, 2), (22, 1)])
+def test_flips_for_every_day_at_once_agree_with_the_scan_of_the_runs_around_each_day(instance: int, employee: int):
+    """``_flips_kept`` (all days at once) against ``_run_lengths_kept`` (a scan of the runs around one day) on
+    random lines under the instance's run rules, edge runs exempt or not."""
+    built = RosterModel(_line(instance, employee, 0, limits=True))
+    problem = line_problem(built)
+    assert problem is not None
+    rng = random.Random(instance)
+    for edge_exempt in (True, False):
+        rules = dataclasses.replace(problem, edge_exempt=edge_exempt)
+        for _ in range(40):
+            work_share = rng.random()
+            choice = [0 if rng.random() < work_share else -1 for _ in range(len(problem.cost))]
+            fast = linedp._flips_kept(rules, np.array(choice) >= 0)
+            for day in range(len(choice)):
+                flipped = list(choice)
+                flipped[day] = -1 if choice[day] >= 0 else 0
+                assert fast[day] == linedp._run_lengths_kept(rules, flipped, day), (choice, day)
+
+
+@pytest.mark.parametrize(("instance", "employee"), [(7, 1), (16, 0), (12, 3)])
+def test_lines_outside_the_minutes_window_are_mended_into_lines_the_model_accepts(instance: int, employee: int):
+    """Shortest lines priced so their paid minutes fall outside the window by up to two shifts, as ``best_line``
+    mends them, are brought into it by ``_repair_minutes``; the line model, pinned to the mended line, accepts
+    it whenever its template maxima and weekends hold."""
+    built = RosterModel(_line(instance, employee, employee, limits=True))
+    problem = line_problem(built)
+    assert problem is not None
+    paid_min = np.concatenate(problem.paid_min)
+    scale = float(np.abs(np.concatenate(problem.cost)).max()) / float(paid_min.mean())
+    mended = 0
+    prices_tried = [(price, weekend) for price in np.linspace(-scale, scale, 41) for weekend in (0.0, 4 * scale * 480)]
+    for price, weekend_price in prices_tried:
+        prices = [problem.cost[d] + price * problem.paid_min[d] for d in range(len(problem.cost))]
+        choice = shortest_line(problem, prices, weekend_price)
+        paid = linedp._measure(problem, choice)[1]
+        outside = max(problem.min_total_min - paid, paid - problem.max_total_min)
+        if not 0 < outside <= 2 * paid_min.max():
+            continue
+        repaired = linedp._repair_minutes(problem, choice, paid)
+        _, minutes, per_template, weekends = linedp._measure(problem, repaired)
+        assert problem.min_total_min <= minutes <= problem.max_total_min
+        if (per_template > problem.max_per_template).any() or weekends > (problem.max_weekends or weekends):
+            continue
+        status, _, _ = _solve(built, hint_values(problem, Line(repaired, 0.0, 0.0)))
+        assert status == cp_model.OPTIMAL, "the model rejects a mended line"
+        mended += 1
+    assert mended >= 1
