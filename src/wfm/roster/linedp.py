@@ -406,8 +406,8 @@ def _repair_minutes(problem: LineProblem, choice: list[int], paid: float) -> lis
     turned into a rest day (or a rest day beside one worked), as far as the run, succession, template and
     weekend rules allow. A line priced at the breakpoint of the minute price often lies one shift outside a
     narrow window (Curtois 16: 16380-16860 minutes, every shift 480; Curtois 24: 111600-112320). Each change
-    is chosen over every day's alternatives at once (``_Alternatives``, ``_flips_kept``): Curtois 24, 225 lines
-    outside the window mended ~50 times faster than by a pass over the days per change."""
+    is chosen over every day's alternatives at once (``_Alternatives``, ``_flips_kept``): the same lines as a
+    pass over the days per change, ~10 times faster (225 lines of a Curtois 24 roster, 11.6 s against 113 s)."""
     choice = list(choice)
     low = problem.min_total_min if problem.min_total_min is not None else -_INF
     high = problem.max_total_min if problem.max_total_min is not None else _INF
