@@ -321,7 +321,8 @@ def test_lines_outside_the_minutes_window_are_mended_into_lines_the_model_accept
     paid_min = np.concatenate(problem.paid_min)
     scale = float(np.abs(np.concatenate(problem.cost)).max()) / float(paid_min.mean())
     mended = 0
-    prices_tried = [(price, weekend) for price in np.linspace(-scale, scale, 41) for weekend in (0.0, 4 * scale * 480)]
+    weekend_prices = (0.0, 4 * scale * float(paid_min.mean()))  # free, or dearer than most shifts' costs
+    prices_tried = [(price, weekend) for price in np.linspace(-scale, scale, 41) for weekend in weekend_prices]
     for price, weekend_price in prices_tried:
         prices = [problem.cost[d] + price * problem.paid_min[d] for d in range(len(problem.cost))]
         choice = shortest_line(problem, prices, weekend_price)
