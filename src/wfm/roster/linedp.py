@@ -415,10 +415,7 @@ def _repair_minutes(problem: LineProblem, choice: list[int], paid: float) -> lis
         return choice
     alts = _Alternatives(problem)
     day, alt = alts.day, alts.alt
-    _, _, per_template, weekends = _measure(problem, choice)
     weekend_of = np.array([-1 if w is None else w for w in problem.weekend_of])
-    worked = (weekend_of >= 0) & (np.array(choice) >= 0)
-    worked_days = np.bincount(weekend_of[worked], minlength=int(weekend_of.max(initial=-1)) + 1)  # per weekend
     safe_template = np.maximum(alts.template, 0)
     while not low <= paid <= high:
         shed = paid > high
@@ -429,6 +426,9 @@ def _repair_minutes(problem: LineProblem, choice: list[int], paid: float) -> lis
         run_end = (working != (before >= 0)) | (working != (after >= 0))
         run_end[[0, -1]] = True
         current = alts.start + held + 1
+        per_template = np.bincount(alts.template[current[working]], minlength=len(problem.templates))
+        worked_days = np.bincount(weekend_of[working & (weekend_of >= 0)], minlength=weekend_of.max(initial=-1) + 1)
+        weekends = int((worked_days > 0).sum())
         old_cost, old_min = alts.cost[current][day], alts.paid[current][day]
         change = old_min - alts.paid  # minutes shed by taking the alternative instead
         useful = (change > 0) & (change <= paid - low) if shed else (change < 0) & (-change <= high - paid)
@@ -449,15 +449,6 @@ def _repair_minutes(problem: LineProblem, choice: list[int], paid: float) -> lis
         best = candidates[np.argmin(ratios)]  # the first of the cheapest, in day order
         d, j = int(day[best]), int(alt[best])
         paid -= float(change[alts.start[d] + j + 1])
-        k = choice[d]
-        if k >= 0:
-            per_template[problem.template[d][k]] -= 1
-        if j >= 0:
-            per_template[problem.template[d][j]] += 1
-        w = weekend_of[d]
-        if w >= 0 and (k >= 0) != (j >= 0):
-            worked_days[w] += 1 if j >= 0 else -1
-            weekends += 1 if j >= 0 and worked_days[w] == 1 else -1 if j < 0 and worked_days[w] == 0 else 0
         choice[d] = j
     return choice
 
