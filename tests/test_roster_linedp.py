@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import random
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ from wfm.roster import linedp, lns
 from wfm.roster.domain import Scenario
 from wfm.roster.linedp import (
     Line,
+    LineProblem,
     best_line,
     hint_values,
     improve_lines,
@@ -83,12 +85,59 @@ def test_shortest_line_is_the_optimum_of_the_line_model(instance: int, employee:
     built = RosterModel(_line(instance, employee, seed, limits=False, edge_exempt=edge_exempt))
     problem = line_problem(built)
     assert problem is not None
-    choice = shortest_line(problem, problem.cost, 0.0)
+    choice = shortest_line(problem, problem.layout.cost, 0.0)
     optimum_status, optimum, _ = _solve(built)
     status, objective, _ = _solve(built, hint_values(problem, Line(choice, 0.0, 0.0)))
     assert optimum_status == cp_model.OPTIMAL
     assert status == cp_model.OPTIMAL, "the model rejects the programme's line"
     assert objective == optimum
+
+
+def _line_cost(problem: LineProblem, prices: list[np.ndarray], weekend_price: float, choice: tuple) -> float:
+    """A line's cost with each weekend worked priced, inf where it breaks a succession or run rule: the rules
+    written out here, sharing nothing with the recursion."""
+    days = len(prices)
+    if any(choice[d - 1] >= 0 and choice[d] >= 0 and problem.succession[d][choice[d - 1], choice[d]] > 0
+           for d in range(1, days)):
+        return float("inf")
+    runs = [(working, len(list(group))) for working, group in itertools.groupby(k >= 0 for k in choice)]
+    for i, (working, length) in enumerate(runs):
+        if working and problem.max_run is not None and length > problem.max_run:
+            return float("inf")
+        at_edge = i == 0 or i == len(runs) - 1
+        if length < (problem.min_run if working else problem.min_rest) and not (problem.edge_exempt and at_edge):
+            return float("inf")
+    weekends = {problem.weekend_of[d] for d, k in enumerate(choice) if k >= 0} - {None}
+    return sum(prices[d][k] for d, k in enumerate(choice) if k >= 0) + weekend_price * len(weekends)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_shortest_line_with_a_weekend_price_is_the_cheapest_of_all_lines(seed: int):
+    """Small random lines (9 days, up to 2 options a day, forbidden successions, run limits, weekends on days 5-6,
+    edge runs exempt or not) against every line there is: the recursion's line keeps the rules and costs what
+    the cheapest line costs, each weekend worked priced."""
+    rng = np.random.default_rng(seed)
+    days = 9
+    options = [int(rng.integers(0 if d == 3 else 1, 3)) for d in range(days)]  # day 3 may have no option
+    prices = [rng.integers(-20, 10, k).astype(float) for k in options]
+    succession = [np.zeros((0, options[0]))] + [
+        np.where(rng.random((options[d - 1], options[d])) < 0.3, np.inf, 0.0) for d in range(1, days)
+    ]
+    problem = LineProblem(
+        variables=[list(range(k)) for k in options], work_variables=list(range(days)), cost=prices,
+        paid_min=[np.zeros(k) for k in options], template=[np.zeros(k, int) for k in options], templates=["A"],
+        succession=succession, max_run=int(rng.choice([2, 3, 4])) if seed % 3 else None,
+        min_run=int(rng.integers(1, 3)), min_rest=int(rng.integers(1, 3)), edge_exempt=bool(seed % 2),
+        weekend_of=[0 if d in (5, 6) else None for d in range(days)], max_weekends=0,
+        max_per_template=np.array([days + 1.0]), min_total_min=None, max_total_min=None,
+        demand_row=[np.full(k, -1) for k in options], base_cost=prices,
+    )
+    weekend_price = float(rng.choice([0.0, 7.5, 30.0]))
+    every_line = itertools.product(*[range(-1, k) for k in options])
+    cheapest = min(_line_cost(problem, prices, weekend_price, line) for line in every_line)
+    choice = shortest_line(problem, problem.layout.cost, weekend_price)
+    assert cheapest < float("inf")
+    assert _line_cost(problem, prices, weekend_price, tuple(choice)) == pytest.approx(cheapest)
 
 
 @pytest.mark.parametrize(("instance", "employees"), [(7, range(0, 6)), (12, range(0, 6)), (16, range(0, 4))])
@@ -324,8 +373,7 @@ def test_lines_outside_the_minutes_window_are_mended_into_lines_the_model_accept
     weekend_prices = (0.0, 4 * scale * float(paid_min.mean()))  # free, or dearer than most shifts' costs
     prices_tried = [(price, weekend) for price in np.linspace(-scale, scale, 41) for weekend in weekend_prices]
     for price, weekend_price in prices_tried:
-        prices = [problem.cost[d] + price * problem.paid_min[d] for d in range(len(problem.cost))]
-        choice = shortest_line(problem, prices, weekend_price)
+        choice = shortest_line(problem, problem.layout.cost + price * problem.layout.paid, weekend_price)
         paid = linedp._measure(problem, choice)[1]
         outside = max(problem.min_total_min - paid, paid - problem.max_total_min)
         if not 0 < outside <= 2 * paid_min.max():

@@ -15,17 +15,20 @@ rule as it is, and hints CP-SAT with it otherwise (Curtois 24: a 364-day line of
 ~10 of its LP bound, where CP-SAT alone was ~1400 above it after 1.5 s; Curtois 22: lines that CP-SAT alone did
 not find in 3 s); then ``improve_lines`` re-solves each line against the cover of all the others.
 
-No library solves resource-constrained shortest paths over a roster's day graph; the recursion is a few numpy
-operations a day, written here. It is used only on line models whose rules and objective it represents exactly
-(``line_problem`` says None otherwise).
+No library solves resource-constrained shortest paths over a roster's day graph; the recursion is written here,
+compiled by numba (``_linekernel``: ~1 ms a 364-day line, against ~15 ms as numpy operations per day). It is
+used only on line models whose rules and objective it represents exactly (``line_problem`` says None
+otherwise).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -67,6 +70,46 @@ class LineProblem:
     max_total_min: int | None
     demand_row: list[np.ndarray]  # per day, each option's row of the scenario's shift demand (-1: none)
     base_cost: list[np.ndarray]  # per day, each option's cost less what it adds to or takes off the cover
+    # Not copied by ``dataclasses.replace``: a replaced problem lays itself out again.
+    _layout: _Layout | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def layout(self) -> _Layout:
+        """The options of every day in one flat array each (built once per problem)."""
+        if self._layout is None:
+            self._layout = _Layout(self)
+        return self._layout
+
+
+class _Layout:
+    """A line problem's options flat, in day order (day ``d``'s at ``start[d]:start[d + 1]``): their cost, paid
+    minutes and template; the successions flat too (day ``d``'s matrix row-major from ``succession_start[d]``);
+    per day its weekend's number (-1: none), whether it is a weekend day, and whether yesterday was a day of the
+    same weekend."""
+
+    def __init__(self, problem: LineProblem):
+        days = len(problem.cost)
+        self.start = np.r_[0, np.cumsum([len(c) for c in problem.cost], dtype=np.int64)]
+        self.cost = _flat(problem.cost, float)
+        self.paid = _flat(problem.paid_min, float)
+        self.template = _flat(problem.template, np.int64)
+        self.succession_start = np.r_[0, 0, np.cumsum([problem.succession[d].size for d in range(1, days)],
+                                                       dtype=np.int64)][:days + 1]
+        self.succession = _flat([np.ravel(problem.succession[d]) for d in range(1, days)], float)
+        self.weekend_number = np.array([-1 if w is None else w for w in problem.weekend_of], np.int64)
+        self.weekend = self.weekend_number >= 0
+        self.same_weekend = np.array([d > 0 and w is not None and problem.weekend_of[d - 1] == w
+                                      for d, w in enumerate(problem.weekend_of)], bool)
+
+    def at(self, choice: list[int]) -> np.ndarray:
+        """The flat indices of a line's worked options."""
+        held = np.asarray(choice, np.int64)
+        worked = held >= 0
+        return self.start[:-1][worked] + held[worked]
+
+
+def _flat(per_day: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(per_day).astype(dtype) if per_day else np.zeros(0, dtype)
 
 
 @dataclass
@@ -184,108 +227,28 @@ def _cover_cost(rows: np.ndarray, short: np.ndarray, under: np.ndarray, over: np
     return np.where(rows >= 0, np.where(short[rows] > 0, -under[rows], over[rows]), 0.0)
 
 
-def _weekend_extras(problem: LineProblem, day: int, weekend_price: float) -> tuple[float, float]:
-    """What working ``day`` adds for its weekend: after a rest day, and in a run of work going on (nothing when
-    yesterday was the same weekend, already paid)."""
-    weekend = problem.weekend_of[day]
-    if weekend is None:
-        return 0.0, 0.0
-    same = day > 0 and problem.weekend_of[day - 1] == weekend
-    return weekend_price, 0.0 if same else weekend_price
+def shortest_line(problem: LineProblem, option_price: np.ndarray, weekend_price: float) -> list[int]:
+    """The cheapest line under the run and succession rules, each option costing ``option_price`` (flat, in the
+    order of ``problem.layout``) and each weekend worked ``weekend_price``: per day the option position worked,
+    -1 for a rest day. The recursion over (option or rest, run length) states is ``_linekernel``'s, compiled."""
+    layout = problem.layout
+    if len(option_price) != len(layout.cost):
+        raise ValueError(f"shortest_line: {len(option_price)} option prices for {len(layout.cost)} options")
+    choice = _compiled().shortest_line(
+        np.asarray(option_price, float), layout.start, layout.succession, layout.succession_start,
+        layout.weekend, layout.same_weekend, float(weekend_price),
+        problem.max_run if problem.max_run is not None else problem.min_run,
+        problem.min_run, problem.min_rest, problem.max_run is None, problem.edge_exempt,
+    )
+    return choice.tolist()
 
 
-def shortest_line(problem: LineProblem, option_price: list[np.ndarray], weekend_price: float) -> list[int]:
-    """The cheapest line under the run and succession rules, each option costing ``option_price`` and each
-    weekend worked ``weekend_price``: per day the option position worked, -1 for a rest day.
+@functools.cache
+def _compiled() -> Any:
+    """The compiled recursion, imported on first use: numba takes ~0.4 s to import."""
+    from wfm.roster import _linekernel
 
-    States of a day: ``work[f, k, r]``, the cheapest path ending on option k in a run of r + 1 days of work (the
-    length capped at the minimum when there is no maximum); ``rest[f, j]``, ending on a rest day in a run of
-    j + 1 rest days (capped at the minimum). Flag f = 1: the run began on the first day, so with edge runs
-    exempt it may end short. The forward pass keeps each day's states; the way back recomputes the one step
-    taken, so no back-pointers are stored."""
-    days = len(option_price)
-    runs = problem.max_run if problem.max_run is not None else problem.min_run
-    rests = problem.min_rest
-    capped_runs = problem.max_run is None
-    flag = np.arange(2) == 1
-    may_end_work = (np.arange(runs) + 1 >= problem.min_run)[None, None, :] | flag[:, None, None]
-    may_end_rest = (np.arange(rests) + 1 >= problem.min_rest)[None, :] | flag[:, None]
-    first = 1 if problem.edge_exempt else 0
-    work = np.full((2, len(option_price[0]), runs), _INF)
-    rest = np.full((2, rests), _INF)
-    work[first, :, 0] = option_price[0] + _weekend_extras(problem, 0, weekend_price)[0]
-    rest[first, 0] = 0.0
-    works, rest_runs = [work], [rest]
-    for day in range(1, days):
-        price = option_price[day]
-        after_rest, going_on = _weekend_extras(problem, day, weekend_price)
-        work_ends = np.where(may_end_work, work, _INF).min() if work.size else _INF
-        rest_ends = np.where(may_end_rest, rest, _INF).min()
-        new_rest = np.full((2, rests), _INF)
-        if rests > 1:
-            new_rest[:, 1:] = rest[:, :-1]
-            new_rest[:, -1] = np.minimum(new_rest[:, -1], rest[:, -1])
-            new_rest[0, 0] = work_ends
-        else:
-            new_rest[:, 0] = rest[:, 0]
-            new_rest[0, 0] = min(rest[0, 0], work_ends)
-        new_work = np.full((2, len(price), runs), _INF)
-        if len(price) and work.shape[1]:
-            # (2, k before, r, k today) -> cheapest allowed predecessor per (2, k today, r)
-            best = (work[:, :, :, None] + problem.succession[day][None, :, None, :]).min(axis=1).transpose(0, 2, 1)
-            new_work[:, :, 1:] = best[:, :, :-1]
-            if capped_runs:
-                new_work[:, :, -1] = np.minimum(new_work[:, :, -1], best[:, :, -1])
-            new_work += price[None, :, None] + going_on
-        if len(price):
-            new_work[0, :, 0] = np.minimum(new_work[0, :, 0], rest_ends + price + after_rest)
-        work, rest = new_work, new_rest
-        works.append(work)
-        rest_runs.append(rest)
-    # The last run touches the horizon's end: exempt from the minimums where edge runs are.
-    final_work = work if problem.edge_exempt else np.where(may_end_work & ~flag[:, None, None], work, _INF)
-    final_rest = rest if problem.edge_exempt else np.where(may_end_rest & ~flag[:, None], rest, _INF)
-    if final_work.size and final_work.min() < final_rest.min():
-        state: tuple = ("work", *np.unravel_index(int(final_work.argmin()), final_work.shape))
-    else:
-        state = ("rest", *np.unravel_index(int(final_rest.argmin()), final_rest.shape))
-    choice = [-1] * days
-    for day in range(days - 1, 0, -1):
-        work, rest = works[day - 1], rest_runs[day - 1]
-        after_rest, going_on = _weekend_extras(problem, day, weekend_price)
-        candidates: list[tuple[float, tuple]] = []
-        if state[0] == "work":
-            _, f, k, r = state
-            choice[day] = int(k)
-            lengths = [r - 1] if r > 0 else []
-            if capped_runs and r == runs - 1:
-                lengths.append(r)
-            for before in lengths:
-                if work.shape[1]:
-                    through = work[f, :, before] + problem.succession[day][:, k]
-                    j = int(through.argmin())
-                    candidates.append((through[j] + going_on, ("work", f, j, before)))
-            if f == 0 and r == 0:
-                value, at = _cheapest(np.where(may_end_rest, rest, _INF))
-                candidates.append((value + after_rest, ("rest", *at)))
-        else:
-            _, f, j = state
-            if j > 0:
-                candidates.append((rest[f, j - 1], ("rest", f, j - 1)))
-            if j == rests - 1:
-                candidates.append((rest[f, j], ("rest", f, j)))
-            if f == 0 and j == 0 and work.size:
-                value, at = _cheapest(np.where(may_end_work, work, _INF))
-                candidates.append((value, ("work", *at)))
-        state = min(candidates, key=lambda c: c[0])[1]
-    if state[0] == "work":
-        choice[0] = int(state[2])
-    return choice
-
-
-def _cheapest(values: np.ndarray) -> tuple[float, tuple[int, ...]]:
-    at = np.unravel_index(int(values.argmin()), values.shape)
-    return float(values[at]), tuple(int(i) for i in at)
+    return _linekernel
 
 
 def _runs_kept(problem: LineProblem, choice: list[int], day: int) -> bool:
@@ -493,18 +456,11 @@ class _Alternatives:
 
 def _measure(problem: LineProblem, choice: list[int]) -> tuple[float, float, np.ndarray, int]:
     """Cost, paid minutes, shifts per template and weekends worked of a line."""
-    cost = paid = 0.0
-    per_template = np.zeros(len(problem.templates))
-    weekends = set()
-    for day, k in enumerate(choice):
-        if k < 0:
-            continue
-        cost += problem.cost[day][k]
-        paid += problem.paid_min[day][k]
-        per_template[problem.template[day][k]] += 1
-        if problem.weekend_of[day] is not None:
-            weekends.add(problem.weekend_of[day])
-    return cost, paid, per_template, len(weekends)
+    layout = problem.layout
+    at = layout.at(choice)
+    weekends = np.unique(layout.weekend_number[np.asarray(choice) >= 0])
+    per_template = np.bincount(layout.template[at], minlength=len(problem.templates)).astype(float)
+    return float(layout.cost[at].sum()), float(layout.paid[at].sum()), per_template, int((weekends >= 0).sum())
 
 
 def _judged(problem: LineProblem, choice: list[int], unit_min: float) -> Line:
@@ -561,9 +517,10 @@ def best_line(
     they rise), those of shifts of a template by subgradient steps. Where every priced line breaks the
     weekends, the search is run again with the weekends decided beforehand (``_weekends_decided``: those of
     ``current``, the line held, and the most valuable others up to the maximum)."""
-    paid_all = np.concatenate([p for p in problem.paid_min if len(p)] or [np.ones(1)])
+    layout = problem.layout
+    paid_all = layout.paid if len(layout.paid) else np.ones(1)
     unit_min, longest_min = float(paid_all.mean()), float(paid_all.max())
-    costs = np.abs(np.concatenate([c for c in problem.cost if len(c)] or [np.zeros(1)]))
+    costs = np.abs(layout.cost) if len(layout.cost) else np.zeros(1)
     scale = float(costs.max()) if costs.max() > 0 else 1.0  # a shift's cost at most: what prices are measured by
     minute = _Bisection(scale / unit_min / 8, floor=-_INF)
     weekend = _Bisection(scale / 4, floor=0.0)
@@ -573,8 +530,7 @@ def best_line(
     for iteration in range(iterations):
         if iteration and until is not None and time.perf_counter() > until:
             break
-        prices = [problem.cost[d] + minute.price * problem.paid_min[d] + template_price[problem.template[d]]
-                  for d in range(len(problem.cost))]
+        prices = layout.cost + minute.price * layout.paid + template_price[layout.template]
         choice = shortest_line(problem, prices, weekend.price)
         _, paid, per_template, weekends = _measure(problem, choice)
         above = paid - problem.max_total_min if problem.max_total_min is not None else -_INF

@@ -1,0 +1,208 @@
+"""The recursion of ``wfm.roster.linedp.shortest_line``, compiled by numba.
+
+A line's shortest path is a loop over the days with a few small loops inside; as numpy operations per day it
+cost ~15 ms a call on a 364-day line (Python's overhead per operation), and the pricing of ``best_line`` calls
+it ~23 times a line. Compiled, the same recursion takes ~1 ms (Curtois 24) and finds the same lines, ties
+broken the same way. Imported on the first call only: numba takes ~0.4 s to import and compiles once per
+machine (the compiled code is cached beside this file).
+
+States of a day (flat in ``work``, day ``d``'s from ``work_start[d]``): ``work[f, k, r]``, the cheapest path
+ending on option k in a run of r + 1 days of work (capped at the minimum when there is no maximum); and
+``rest[d, f, j]``, ending on a rest day in a run of j + 1 rest days (capped at the minimum). Flag f = 1: the
+run began on the first day, so with edge runs exempt it may end short. The forward pass keeps every day's
+states; the way back recomputes the one step taken, so no back-pointers are stored.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_INF = np.inf
+# Which states count where a run ends: those whose run may end there (a run of the first day may end short),
+# every state (the horizon's end, edge runs exempt), or those of full-length runs not of the first day.
+_MAY_END, _ALL, _FULL = 0, 1, 2
+
+
+@njit(cache=True)
+def _counts(f: int, length: int, minimum: int, which: int) -> bool:
+    if which == _ALL:
+        return True
+    if which == _MAY_END:
+        return f == 1 or length >= minimum
+    return f == 0 and length >= minimum
+
+
+@njit(cache=True)
+def _cheapest_work(work: np.ndarray, at: int, options: int, runs: int, min_run: int, which: int) -> tuple[float, int]:
+    """The first cheapest of a day's work states that count (``which``): value and flat offset from ``at``."""
+    value, first = _INF, 0
+    i = 0
+    for f in range(2):
+        for _ in range(options):
+            for r in range(runs):
+                v = work[at + i] if _counts(f, r + 1, min_run, which) else _INF
+                if i == 0 or v < value:
+                    value, first = v, i
+                i += 1
+    return value, first
+
+
+@njit(cache=True)
+def _cheapest_rest(rest: np.ndarray, day: int, rests: int, min_rest: int, which: int) -> tuple[float, int]:
+    """The first cheapest of a day's rest states that count (``which``): value and flat index (f, j)."""
+    value, first = _INF, 0
+    for f in range(2):
+        for j in range(rests):
+            v = rest[day, f, j] if _counts(f, j + 1, min_rest, which) else _INF
+            if f + j == 0 or v < value:
+                value, first = v, f * rests + j
+    return value, first
+
+
+@njit(cache=True)
+def shortest_line(
+    price: np.ndarray,
+    start: np.ndarray,
+    succession: np.ndarray,
+    succession_start: np.ndarray,
+    weekend: np.ndarray,
+    same_weekend: np.ndarray,
+    weekend_price: float,
+    runs: int,
+    min_run: int,
+    min_rest: int,
+    capped_runs: bool,
+    edge_exempt: bool,
+) -> np.ndarray:
+    """Per day the option position of the cheapest line (-1: rest day). Arrays as ``linedp._Layout`` has them,
+    ``price`` per option in the same order; successions cost 0 (allowed) or more (inf: forbidden)."""
+    days = len(start) - 1
+    rests = min_rest
+    work_start = np.zeros(days + 1, np.int64)
+    for d in range(days):
+        work_start[d + 1] = work_start[d] + 2 * (start[d + 1] - start[d]) * runs
+    work = np.full(work_start[days], _INF)
+    rest = np.full((days, 2, rests), _INF)
+    first = 1 if edge_exempt else 0
+    options = start[1] - start[0]
+    for k in range(options):
+        work[(first * options + k) * runs] = price[k] + (weekend_price if weekend[0] else 0.0)
+    rest[0, first, 0] = 0.0
+    widest = 1
+    for d in range(days):
+        widest = max(widest, start[d + 1] - start[d])
+    best = np.empty((2, widest, runs))
+    first_run_open = True  # some state of flag 1 still reachable
+    for d in range(1, days):
+        before, today = start[d] - start[d - 1], start[d + 1] - start[d]
+        after_rest = weekend_price if weekend[d] else 0.0
+        going_on = weekend_price if weekend[d] and not same_weekend[d] else 0.0
+        at_before, at_today = work_start[d - 1], work_start[d]
+        work_ends = _cheapest_work(work, at_before, before, runs, min_run, _MAY_END)[0] if before else _INF
+        rest_ends = _cheapest_rest(rest, d - 1, rests, min_rest, _MAY_END)[0]
+        if rests > 1:
+            for f in range(2):
+                for j in range(1, rests):
+                    rest[d, f, j] = rest[d - 1, f, j - 1]
+                rest[d, f, rests - 1] = min(rest[d, f, rests - 1], rest[d - 1, f, rests - 1])
+            rest[d, 0, 0] = work_ends
+        else:
+            rest[d, 0, 0] = min(rest[d - 1, 0, 0], work_ends)
+            rest[d, 1, 0] = rest[d - 1, 1, 0]
+        if today and before:
+            s0 = succession_start[d]
+            for f in range(2 if first_run_open else 1):
+                for r in range(runs):
+                    # Successions cost 0 or more: the two cheapest options of yesterday settle almost every
+                    # option of today; only where both are forbidden before it are all of them scanned.
+                    m1, m2, j1, j2 = _INF, _INF, -1, -1
+                    for j in range(before):
+                        v = work[at_before + (f * before + j) * runs + r]
+                        if v < m1:
+                            m2, j2 = m1, j1
+                            m1, j1 = v, j
+                        elif v < m2:
+                            m2, j2 = v, j
+                    for k in range(today):
+                        b = _INF
+                        if j1 >= 0:
+                            s1 = succession[s0 + j1 * today + k]
+                            if s1 == 0.0:
+                                b = m1
+                            elif j2 >= 0 and succession[s0 + j2 * today + k] == 0.0:
+                                b = min(m1 + s1, m2)
+                            else:
+                                for j in range(before):
+                                    b = min(b, work[at_before + (f * before + j) * runs + r]
+                                            + succession[s0 + j * today + k])
+                        best[f, k, r] = b
+                for k in range(today):
+                    add = price[start[d] + k] + going_on
+                    at = at_today + (f * today + k) * runs
+                    for r in range(1, runs):
+                        work[at + r] = best[f, k, r - 1]
+                    if capped_runs:
+                        work[at + runs - 1] = min(work[at + runs - 1], best[f, k, runs - 1])
+                    for r in range(runs):
+                        work[at + r] += add
+        for k in range(today):
+            at = at_today + k * runs
+            work[at] = min(work[at], rest_ends + price[start[d] + k] + after_rest)
+        if first_run_open:
+            first_run_open = False
+            for j in range(rests):
+                first_run_open |= rest[d, 1, j] < _INF
+            for i in range(today * runs):
+                first_run_open |= work[at_today + today * runs + i] < _INF
+    # The last run touches the horizon's end: exempt from the minimums where edge runs are.
+    last = days - 1
+    options = start[days] - start[last]
+    which = _ALL if edge_exempt else _FULL
+    work_value, work_at = _cheapest_work(work, work_start[last], options, runs, min_run, which)
+    rest_value, rest_at = _cheapest_rest(rest, last, rests, min_rest, which)
+    choice = np.full(days, -1, np.int64)
+    # The state held: working (f, k, r) or resting (f, r).
+    if options and work_value < rest_value:
+        working, f, k, r = True, work_at // (options * runs), work_at // runs % options, work_at % runs
+    else:
+        working, f, k, r = False, rest_at // rests, 0, rest_at % rests
+    for d in range(days - 1, 0, -1):
+        before, today = start[d] - start[d - 1], start[d + 1] - start[d]
+        at_before = work_start[d - 1]
+        after_rest = weekend_price if weekend[d] else 0.0
+        going_on = weekend_price if weekend[d] and not same_weekend[d] else 0.0
+        # Yesterday's states that lead here, in the order of the numpy recursion this replaced (the first of
+        # the cheapest is taken): work on, then a run of work begun after rest; rest on, then rest after work.
+        found, value = False, _INF
+        step = (False, 0, 0, 0)
+        if working:
+            choice[d] = k
+            for length in (r - 1, r):
+                if length < 0 or (length == r and not (capped_runs and r == runs - 1)) or not before:
+                    continue
+                s0 = succession_start[d]
+                through, j_best = _INF, 0
+                for j in range(before):
+                    v = work[at_before + (f * before + j) * runs + length] + succession[s0 + j * today + k]
+                    if j == 0 or v < through:
+                        through, j_best = v, j
+                if not found or through + going_on < value:
+                    found, value, step = True, through + going_on, (True, f, j_best, length)
+            if f == 0 and r == 0:
+                v, at = _cheapest_rest(rest, d - 1, rests, min_rest, _MAY_END)
+                if not found or v + after_rest < value:
+                    found, value, step = True, v + after_rest, (False, at // rests, 0, at % rests)
+        else:
+            if r > 0:
+                found, value, step = True, rest[d - 1, f, r - 1], (False, f, 0, r - 1)
+            if r == rests - 1 and (not found or rest[d - 1, f, r] < value):
+                found, value, step = True, rest[d - 1, f, r], (False, f, 0, r)
+            if f == 0 and r == 0 and before:
+                v, at = _cheapest_work(work, at_before, before, runs, min_run, _MAY_END)
+                if not found or v < value:
+                    found, value, step = True, v, (True, at // (before * runs), at // runs % before, at % runs)
+        working, f, k, r = step
+    if working:
+        choice[0] = k
+    return choice
