@@ -17,6 +17,7 @@ from ortools.sat.python import cp_model
 
 from wfm.benchmarks.curtois import evaluate, parse_instance, solution_from_roster, to_scenario
 from wfm.roster import linedp, lns
+from wfm.roster._linekernel import run_lengths_kept
 from wfm.roster.domain import Scenario
 from wfm.roster.linedp import (
     Line,
@@ -341,7 +342,7 @@ def test_best_responses_as_a_neighbourhood_step_give_a_roster_the_model_and_the_
 
 @pytest.mark.parametrize(("instance", "employee"), [(7, 0), (16, 2), (22, 1)])
 def test_flips_for_every_day_at_once_agree_with_the_scan_of_the_runs_around_each_day(instance: int, employee: int):
-    """``_flips_kept`` (all days at once) against ``_run_lengths_kept`` (a scan of the runs around one day) on
+    """``_flips_kept`` (all days at once) against ``run_lengths_kept`` (a scan of the runs around one day) on
     random lines under the instance's run rules, edge runs exempt or not."""
     built = RosterModel(_line(instance, employee, 0, limits=True))
     problem = line_problem(built)
@@ -356,7 +357,9 @@ def test_flips_for_every_day_at_once_agree_with_the_scan_of_the_runs_around_each
             for day in range(len(choice)):
                 flipped = list(choice)
                 flipped[day] = -1 if choice[day] >= 0 else 0
-                assert fast[day] == linedp._run_lengths_kept(rules, flipped, day), (choice, day)
+                assert fast[day] == run_lengths_kept(
+                    np.array(flipped), day, problem.max_run or -1, problem.min_run, problem.min_rest, edge_exempt
+                ), (choice, day)
 
 
 @pytest.mark.parametrize(("instance", "employee"), [(7, 1), (16, 0), (12, 3)])

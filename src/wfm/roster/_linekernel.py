@@ -206,3 +206,159 @@ def shortest_line(
     if working:
         choice[0] = k
     return choice
+
+
+@njit(cache=True)
+def run_lengths_kept(
+    choice: np.ndarray, day: int, max_run: int, min_run: int, min_rest: int, edge_exempt: bool
+) -> bool:
+    """Whether the runs of work and rest from the one holding the day before ``day`` to the one holding the day
+    after keep their maximum (``max_run`` < 0: none) and minimum lengths."""
+    days = len(choice)
+    lo, hi = max(0, day - 1), min(days - 1, day + 1)
+    first = lo
+    while first > 0 and (choice[first - 1] >= 0) == (choice[lo] >= 0):
+        first -= 1
+    d = first
+    while d < days and (d <= hi or (choice[d] >= 0) == (choice[d - 1] >= 0)):
+        end = d + 1
+        while end < days and (choice[end] >= 0) == (choice[d] >= 0):
+            end += 1
+        length, working = end - d, choice[d] >= 0
+        if working and max_run >= 0 and length > max_run:
+            return False
+        exempt = edge_exempt and (d == 0 or end == days)
+        if not exempt and length < (min_run if working else min_rest):
+            return False
+        d = end
+    return True
+
+
+@njit(cache=True)
+def _moves_kept(
+    choice: np.ndarray,
+    days_moved: np.ndarray,
+    options_moved: np.ndarray,
+    per_template: np.ndarray,
+    max_per_template: np.ndarray,
+    weekend_number: np.ndarray,
+    weekends: int,
+    max_weekends: int,
+    start: np.ndarray,
+    template: np.ndarray,
+    succession: np.ndarray,
+    succession_start: np.ndarray,
+    max_run: int,
+    min_run: int,
+    min_rest: int,
+    edge_exempt: bool,
+) -> bool:
+    """Whether a line with the moves (day, new option position) applied keeps the template maxima and weekends
+    (``per_template`` and ``weekends``: the line's counts before; no worse where it already broke them), and
+    the successions and runs around the days moved. The minutes are the caller's. ``choice`` is restored."""
+    counts = per_template.copy()
+    for m in range(len(days_moved)):
+        d, k = days_moved[m], options_moved[m]
+        if choice[d] >= 0:
+            counts[template[start[d] + choice[d]]] -= 1
+        if k >= 0:
+            counts[template[start[d] + k]] += 1
+    for t in range(len(counts)):
+        if counts[t] > max(per_template[t], max_per_template[t]):
+            return False
+    held = choice.copy()
+    for m in range(len(days_moved)):
+        choice[days_moved[m]] = options_moved[m]
+    kept = True
+    if max_weekends >= 0:
+        extra = 0
+        for m in range(len(days_moved)):
+            w = weekend_number[days_moved[m]]
+            if w < 0 or (m == 1 and weekend_number[days_moved[0]] == w):
+                continue  # no weekend, or the first move's
+            now = was = False
+            for x in range(len(choice)):
+                if weekend_number[x] == w:
+                    now |= choice[x] >= 0
+                    was |= held[x] >= 0
+            extra += int(now) - int(was)
+        kept = not (extra > 0 and weekends + extra > max_weekends)
+    for m in range(len(days_moved)):
+        if not kept:
+            break
+        d = days_moved[m]
+        for e in range(max(1, d), min(len(choice) - 1, d + 1) + 1):
+            if choice[e - 1] >= 0 and choice[e] >= 0:
+                today = start[e + 1] - start[e]
+                if not np.isfinite(succession[succession_start[e] + choice[e - 1] * today + choice[e]]):
+                    kept = False
+        kept = kept and run_lengths_kept(choice, d, max_run, min_run, min_rest, edge_exempt)
+    choice[:] = held
+    return kept
+
+
+@njit(cache=True)
+def best_move(
+    delta: np.ndarray,
+    minutes: np.ndarray,
+    alone: np.ndarray,
+    day: np.ndarray,
+    alt: np.ndarray,
+    total_min: float,
+    low: float,
+    high: float,
+    near: int,
+    anchors: int,
+    tries: int,
+    choice: np.ndarray,
+    per_template: np.ndarray,
+    max_per_template: np.ndarray,
+    weekend_number: np.ndarray,
+    weekends: int,
+    max_weekends: int,
+    start: np.ndarray,
+    template: np.ndarray,
+    succession: np.ndarray,
+    succession_start: np.ndarray,
+    max_run: int,
+    min_run: int,
+    min_rest: int,
+    edge_exempt: bool,
+) -> tuple[float, np.ndarray]:
+    """One step of ``linedp.polish_line``: the best single-day change that keeps every rule, and the best pair
+    of changes with one of the ``anchors`` cheapest single changes (each with its ``tries`` cheapest partners
+    in the minutes window), if better. Per alternative (flat, ``day`` and ``alt``): what it changes in cost
+    (``delta``) and minutes, and whether it keeps the rules around its day alone (``alone``). Returns the gain
+    (negative; -1e-9 where there is none) and the alternatives to take (none, one or two)."""
+    best_value = -1e-9
+    best = np.zeros(0, np.int64)
+    rules = (per_template, max_per_template, weekend_number, weekends, max_weekends, start, template, succession,
+             succession_start, max_run, min_run, min_rest, edge_exempt)
+    after = total_min + minutes
+    singles = np.flatnonzero(alone & (low <= after) & (after <= high) & (delta < 0))
+    for i in singles[np.argsort(delta[singles], kind="mergesort")]:
+        if _moves_kept(choice, day[i:i + 1], alt[i:i + 1], *rules):
+            best_value, best = delta[i], np.array([i])
+            break
+    negative = np.flatnonzero(delta < 0)
+    pair_days = np.zeros(2, np.int64)
+    pair_options = np.zeros(2, np.int64)
+    for i in negative[np.argsort(delta[negative], kind="mergesort")][:anchors]:
+        if delta[i] >= best_value:
+            break
+        d1 = day[i]
+        total = delta[i] + delta
+        after_min = total_min + minutes[i] + minutes
+        # A day that breaks a run or succession rule alone is mended only by a change near it.
+        close = np.abs(day - d1) <= near
+        partners = np.flatnonzero(
+            (total < best_value) & (low <= after_min) & (after_min <= high) & (day != d1)
+            & (close | (alone & alone[i]))
+        )
+        for j in partners[np.argsort(total[partners], kind="mergesort")][:tries]:
+            pair_days[0], pair_days[1] = d1, day[j]
+            pair_options[0], pair_options[1] = alt[i], alt[j]
+            if _moves_kept(choice, pair_days, pair_options, *rules):
+                best_value, best = total[j], np.array([i, j])
+                break
+    return best_value, best

@@ -188,6 +188,7 @@ def line_problem(built: RosterModel, demand: list[ShiftDemand] | None = None) ->
                 weekend_of[day] = g
     unlimited = scenario.days + 1
     maxima = rules.max_shifts_per_template or {}
+    _warmed_up()
     return LineProblem(
         variables=variables,
         work_variables=work_variables,
@@ -245,49 +246,30 @@ def shortest_line(problem: LineProblem, option_price: np.ndarray, weekend_price:
 
 @functools.cache
 def _compiled() -> Any:
-    """The compiled recursion, imported on first use: numba takes ~0.4 s to import."""
+    """The compiled code, imported on first use: numba takes ~0.4 s to import."""
     from wfm.roster import _linekernel
 
     return _linekernel
 
 
-def _runs_kept(problem: LineProblem, choice: list[int], day: int) -> bool:
-    """Whether a line keeps the run and succession rules around ``day`` (the runs from the one holding the day
-    before to the one holding the day after): the checks of ``shortest_line``'s states, after one change."""
-    days = len(choice)
-    lo, hi = max(0, day - 1), min(days - 1, day + 1)
-    for d in range(lo + 1, hi + 1):
-        if choice[d - 1] >= 0 and choice[d] >= 0 and not np.isfinite(problem.succession[d][choice[d - 1], choice[d]]):
-            return False
-    return _run_lengths_kept(problem, choice, day)
-
-
-def _run_lengths_kept(problem: LineProblem, choice: list[int], day: int) -> bool:
-    """Whether the runs of work and rest from the one holding the day before ``day`` to the one holding the day
-    after keep their maximum and minimum lengths."""
-    days = len(choice)
-    lo, hi = max(0, day - 1), min(days - 1, day + 1)
-    start = lo
-    while start > 0 and (choice[start - 1] >= 0) == (choice[lo] >= 0):
-        start -= 1
-    d = start
-    while d < days and (d <= hi or (choice[d] >= 0) == (choice[d - 1] >= 0)):
-        end = d + 1
-        while end < days and (choice[end] >= 0) == (choice[d] >= 0):
-            end += 1
-        length, working = end - d, choice[d] >= 0
-        if working and problem.max_run is not None and length > problem.max_run:
-            return False
-        exempt = problem.edge_exempt and (d == 0 or end == days)
-        if not exempt and length < (problem.min_run if working else problem.min_rest):
-            return False
-        d = end
-    return True
+@functools.cache
+def _warmed_up() -> None:
+    """The compiled code called once on a one-day line, so that loading it from numba's cache (or compiling it,
+    once per machine) is not timed as the first line's search: the construction gives each line a share of
+    time, and a first search cut short changes every line after it."""
+    one = [np.zeros(1)]
+    tiny = LineProblem(
+        variables=[[0]], work_variables=[0], cost=one, paid_min=one, template=[np.zeros(1, int)], templates=["t"],
+        succession=[np.zeros((0, 1))], max_run=1, min_run=1, min_rest=1, edge_exempt=True, weekend_of=[None],
+        max_weekends=None, max_per_template=np.ones(1), min_total_min=None, max_total_min=None,
+        demand_row=[np.full(1, -1)], base_cost=one,
+    )
+    polish_line(tiny, shortest_line(tiny, tiny.layout.cost, 0.0))
 
 
 def _flips_kept(problem: LineProblem, working: np.ndarray) -> np.ndarray:
     """Per day, whether turning it from work to rest or back, alone, keeps the lengths of the runs around it
-    (as ``_run_lengths_kept`` after the flip), for every day at once: the part of its run before it and the
+    (as ``_linekernel.run_lengths_kept`` after the flip), for every day at once: the part of its run before it and the
     part after it, and the new run it joins with the runs either side of a run of one day."""
     days = len(working)
     if not days:
@@ -629,88 +611,36 @@ def polish_line(problem: LineProblem, choice: list[int], until: float | None = N
     passes): a single day changed (another option, a rest day worked, a worked day rested) or two days changed
     together (a shift moved to another day, a run moved by a day, an option swapped with the minutes made up
     elsewhere). ``best_line`` prices the horizon's limits, so the lines it finds can miss such moves: at the end
-    of the best responses on Curtois 21, 5 of 15 lines had a pair worth ~100 (a person short covered)."""
-    choice = list(choice)
-    low = problem.min_total_min if problem.min_total_min is not None else -_INF
-    high = problem.max_total_min if problem.max_total_min is not None else _INF
+    of the best responses on Curtois 21, 5 of 15 lines had a pair worth ~100 (a person short covered). Each
+    step's search over the moves is ``_linekernel.best_move``, compiled."""
+    held = np.array(choice, np.int64)
+    low = float(problem.min_total_min) if problem.min_total_min is not None else -_INF
+    high = float(problem.max_total_min) if problem.max_total_min is not None else _INF
     alts = _Alternatives(problem)
-    day, alt, cost, paid, start = alts.day, alts.alt, alts.cost, alts.paid, alts.start
+    layout = problem.layout
     near = (problem.max_run or problem.min_run) + problem.min_rest + 1  # pairs this close may share a run
-    weekend_days: dict[int, list[int]] = {}
-    for d, w in enumerate(problem.weekend_of):
-        if w is not None:
-            weekend_days.setdefault(w, []).append(d)
     while until is None or time.perf_counter() < until:
-        _, total_min, per_template, weekends = _measure(problem, choice)
-        current = start + np.array(choice) + 1
-        delta = cost - cost[current][day]
-        minutes = paid - paid[current][day]
+        _, total_min, per_template, weekends = _measure(problem, held)
+        current = alts.start + held + 1
+        delta = alts.cost - alts.cost[current][alts.day]
+        minutes = alts.paid - alts.paid[current][alts.day]
         delta[current] = _INF
-        alone = _locally_kept(problem, choice, alts)
-        counts = (per_template, weekends, weekend_days)
-        best: tuple[float, list[tuple[int, int]]] = (-1e-9, [])
-        in_window = (low <= total_min + minutes) & (total_min + minutes <= high)
-        singles = np.flatnonzero(alone & in_window & (delta < 0))
-        for i in singles[np.argsort(delta[singles])]:
-            if _moves_kept(problem, choice, [(int(day[i]), int(alt[i]))], *counts):
-                best = (float(delta[i]), [(int(day[i]), int(alt[i]))])
-                break
-        negative = np.flatnonzero(delta < 0)
-        for i in negative[np.argsort(delta[negative])][:_POLISH_ANCHORS]:
-            if delta[i] >= best[0]:
-                break
-            d1 = int(day[i])
-            total = delta[i] + delta
-            after_min = total_min + minutes[i] + minutes
-            # A day that breaks a run or succession rule alone is mended only by a change near it.
-            close = np.abs(day - d1) <= near
-            partners = np.flatnonzero(
-                (total < best[0]) & (low <= after_min) & (after_min <= high) & (day != d1)
-                & (close | (alone & alone[i]))
-            )
-            for j in partners[np.argsort(total[partners])][:_POLISH_TRIES]:
-                moves = [(d1, int(alt[i])), (int(day[j]), int(alt[j]))]
-                if _moves_kept(problem, choice, moves, *counts):
-                    best = (float(total[j]), moves)
-                    break
-        if not best[1]:
-            break
-        for d, k in best[1]:
-            choice[d] = k
-    return choice
-
-
-def _moves_kept(
-    problem: LineProblem,
-    choice: list[int],
-    moves: list[tuple[int, int]],
-    per_template: np.ndarray,
-    weekends: int,
-    weekend_days: dict[int, list[int]],
-) -> bool:
-    """Whether a line with ``moves`` (day, new option position) applied keeps the template maxima and weekends
-    (``per_template`` and ``weekends``: the line's counts before; no worse where it already broke them), and
-    the runs and successions around the days moved. The minutes are the caller's."""
-    changed = list(choice)
-    for d, k in moves:
-        changed[d] = k
-    counts = per_template.copy()
-    for d, k in moves:
-        if choice[d] >= 0:
-            counts[problem.template[d][choice[d]]] -= 1
-        if k >= 0:
-            counts[problem.template[d][k]] += 1
-    if (counts > np.maximum(per_template, problem.max_per_template)).any():
-        return False
-    if problem.max_weekends is not None:
-        touched = {problem.weekend_of[d] for d, _ in moves} - {None}
-        extra = sum(
-            any(changed[x] >= 0 for x in weekend_days[w]) - any(choice[x] >= 0 for x in weekend_days[w])
-            for w in touched
+        _, best = _compiled().best_move(
+            delta, minutes, _locally_kept(problem, held, alts), alts.day, alts.alt, total_min, low, high, near,
+            _POLISH_ANCHORS, _POLISH_TRIES, held, per_template, problem.max_per_template, layout.weekend_number,
+            weekends, problem.max_weekends if problem.max_weekends is not None else -1, layout.start,
+            layout.template, layout.succession, layout.succession_start, _or_none(problem.max_run),
+            problem.min_run, problem.min_rest, problem.edge_exempt,
         )
-        if extra > 0 and weekends + extra > problem.max_weekends:
-            return False
-    return all(_runs_kept(problem, changed, d) for d, _ in moves)
+        if not len(best):
+            break
+        held[alts.day[best]] = alts.alt[best]
+    return held.tolist()
+
+
+def _or_none(limit: int | None) -> int:
+    """A limit for the compiled code: -1 for none."""
+    return -1 if limit is None else limit
 
 
 def _locally_kept(problem: LineProblem, choice: list[int], alts: _Alternatives) -> np.ndarray:
