@@ -3,7 +3,6 @@ exact under the run and succession rules, and a line that keeps the horizon's li
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import itertools
 import random
@@ -17,7 +16,7 @@ from ortools.sat.python import cp_model
 
 from wfm.benchmarks.curtois import evaluate, parse_instance, solution_from_roster, to_scenario
 from wfm.roster import linedp, lns
-from wfm.roster._linekernel import run_lengths_kept
+from wfm.roster._linekernel import flips_kept, run_lengths_kept
 from wfm.roster.domain import Scenario
 from wfm.roster.linedp import (
     Line,
@@ -342,24 +341,22 @@ def test_best_responses_as_a_neighbourhood_step_give_a_roster_the_model_and_the_
 
 @pytest.mark.parametrize(("instance", "employee"), [(7, 0), (16, 2), (22, 1)])
 def test_flips_for_every_day_at_once_agree_with_the_scan_of_the_runs_around_each_day(instance: int, employee: int):
-    """``_flips_kept`` (all days at once) against ``run_lengths_kept`` (a scan of the runs around one day) on
+    """``flips_kept`` (all days at once) against ``run_lengths_kept`` (a scan of the runs around one day) on
     random lines under the instance's run rules, edge runs exempt or not."""
     built = RosterModel(_line(instance, employee, 0, limits=True))
     problem = line_problem(built)
     assert problem is not None
     rng = random.Random(instance)
     for edge_exempt in (True, False):
-        rules = dataclasses.replace(problem, edge_exempt=edge_exempt)
+        rules = (problem.max_run or -1, problem.min_run, problem.min_rest, edge_exempt)
         for _ in range(40):
             work_share = rng.random()
             choice = [0 if rng.random() < work_share else -1 for _ in range(len(problem.cost))]
-            fast = linedp._flips_kept(rules, np.array(choice) >= 0)
+            fast = flips_kept(np.array(choice) >= 0, *rules)
             for day in range(len(choice)):
                 flipped = list(choice)
                 flipped[day] = -1 if choice[day] >= 0 else 0
-                assert fast[day] == run_lengths_kept(
-                    np.array(flipped), day, problem.max_run or -1, problem.min_run, problem.min_rest, edge_exempt
-                ), (choice, day)
+                assert fast[day] == run_lengths_kept(np.array(flipped), day, *rules), (choice, day)
 
 
 @pytest.mark.parametrize(("instance", "employee"), [(7, 1), (16, 0), (12, 3)])

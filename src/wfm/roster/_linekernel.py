@@ -362,3 +362,125 @@ def best_move(
                 best_value, best = total[j], np.array([i, j])
                 break
     return best_value, best
+
+
+@njit(cache=True)
+def _run_kept(length: int, work: bool, first: int, last: int, days: int, max_run: int, min_run: int,
+              min_rest: int, edge_exempt: bool) -> bool:
+    """Whether a run of work (or rest) over days ``first`` to ``last`` keeps its maximum and minimum length."""
+    if work and max_run >= 0 and length > max_run:
+        return False
+    if edge_exempt and (first == 0 or last == days - 1):
+        return True
+    return length >= (min_run if work else min_rest)
+
+
+@njit(cache=True)
+def flips_kept(working: np.ndarray, max_run: int, min_run: int, min_rest: int, edge_exempt: bool) -> np.ndarray:
+    """Per day, whether turning it from work to rest or back, alone, keeps the lengths of the runs around it (as
+    ``run_lengths_kept`` after the flip): the part of its run before it and the part after it, and the new run
+    it joins with the runs either side of a run of one day."""
+    days = len(working)
+    left = np.ones(days, np.int64)  # days of the run up to and with each day
+    right = np.ones(days, np.int64)  # days of the run from each day on
+    for d in range(1, days):
+        if working[d] == working[d - 1]:
+            left[d] = left[d - 1] + 1
+    for d in range(days - 2, -1, -1):
+        if working[d] == working[d + 1]:
+            right[d] = right[d + 1] + 1
+    kept = np.empty(days, np.bool_)
+    rules = (days, max_run, min_run, min_rest, edge_exempt)
+    for d in range(days):
+        work = working[d]
+        before = left[d] == 1 or _run_kept(left[d] - 1, work, d - left[d] + 1, d - 1, *rules)
+        after = right[d] == 1 or _run_kept(right[d] - 1, work, d + 1, d + right[d] - 1, *rules)
+        reach_left = left[d - 1] if left[d] == 1 and d > 0 else 0
+        reach_right = right[d + 1] if right[d] == 1 and d < days - 1 else 0
+        joined = _run_kept(reach_left + 1 + reach_right, not work, d - reach_left, d + reach_right, *rules)
+        kept[d] = before and after and joined
+    return kept
+
+
+@njit(cache=True)
+def repair_minutes(
+    choice: np.ndarray,
+    paid: float,
+    low: float,
+    high: float,
+    alt_start: np.ndarray,
+    alt: np.ndarray,
+    alt_cost: np.ndarray,
+    alt_paid: np.ndarray,
+    alt_template: np.ndarray,
+    max_per_template: np.ndarray,
+    weekend_number: np.ndarray,
+    max_weekends: int,
+    option_start: np.ndarray,
+    succession: np.ndarray,
+    succession_start: np.ndarray,
+    max_run: int,
+    min_run: int,
+    min_rest: int,
+    edge_exempt: bool,
+) -> np.ndarray:
+    """``linedp._repair_minutes``: a line's paid minutes brought into [``low``, ``high``], one change at a time,
+    the cheapest per minute first (the first of the cheapest, in day order), as far as the rules allow. Every
+    day's alternatives flat (``alt_start[d]``: day d's rest day, then its options), as ``linedp._Alternatives``
+    lays them out."""
+    choice = choice.copy()
+    days = len(choice)
+    per_template = np.zeros(len(max_per_template))
+    worked_days = np.zeros(max(1, weekend_number.max() + 1 if days else 1), np.int64)
+    while not (low <= paid <= high):
+        shed = paid > high
+        working = choice >= 0
+        per_template[:] = 0
+        worked_days[:] = 0
+        for d in range(days):
+            if working[d]:
+                per_template[alt_template[alt_start[d] + choice[d] + 1]] += 1
+                if weekend_number[d] >= 0:
+                    worked_days[weekend_number[d]] += 1
+        weekend_full = max_weekends >= 0 and (worked_days > 0).sum() >= max_weekends
+        flips = flips_kept(working, max_run, min_run, min_rest, edge_exempt)
+        best, best_day, best_ratio = -1, -1, np.inf
+        for d in range(days):
+            before = choice[d - 1] if d > 0 else -1
+            after = choice[d + 1] if d < days - 1 else -1
+            # a rest day inside a rest run: a run of one day's work, rarely allowed
+            run_end = d == 0 or d == days - 1 or working[d] != (before >= 0) or working[d] != (after >= 0)
+            if not (working[d] or run_end):
+                continue
+            if weekend_full and weekend_number[d] >= 0 and worked_days[weekend_number[d]] == 0 and not working[d]:
+                continue  # a weekend more than allowed
+            current = alt_start[d] + choice[d] + 1
+            for i in range(alt_start[d], alt_start[d] + option_start[d + 1] - option_start[d] + 1):
+                change = alt_paid[current] - alt_paid[i]  # minutes shed by taking the alternative instead
+                if not ((0 < change <= paid - low) if shed else (change < 0 and -change <= high - paid)):
+                    continue
+                k = alt[i]
+                if k < 0 and not (working[d] and run_end):
+                    continue  # only a worked day at a run's end is rested
+                if k >= 0:
+                    t = alt_template[i]
+                    if per_template[t] + 1 > max_per_template[t] and not (working[d] and t == alt_template[current]):
+                        continue
+                if not (working[d] and k >= 0) and not flips[d]:
+                    continue  # the run rules: only a change between work and rest can break them
+                if k >= 0:
+                    today = option_start[d + 1] - option_start[d]
+                    if before >= 0 and not np.isfinite(succession[succession_start[d] + before * today + k]):
+                        continue
+                    if after >= 0:
+                        tomorrow = option_start[d + 2] - option_start[d + 1]
+                        if not np.isfinite(succession[succession_start[d + 1] + k * tomorrow + after]):
+                            continue
+                ratio = (alt_cost[i] - alt_cost[current]) / abs(change)
+                if ratio < best_ratio:
+                    best, best_day, best_ratio = i, d, ratio
+        if best < 0:
+            return choice
+        paid -= alt_paid[alt_start[best_day] + choice[best_day] + 1] - alt_paid[best]
+        choice[best_day] = alt[best]
+    return choice

@@ -257,44 +257,15 @@ def _warmed_up() -> None:
     """The compiled code called once on a one-day line, so that loading it from numba's cache (or compiling it,
     once per machine) is not timed as the first line's search: the construction gives each line a share of
     time, and a first search cut short changes every line after it."""
-    one = [np.zeros(1)]
+    one = [np.ones(1)]
     tiny = LineProblem(
         variables=[[0]], work_variables=[0], cost=one, paid_min=one, template=[np.zeros(1, int)], templates=["t"],
         succession=[np.zeros((0, 1))], max_run=1, min_run=1, min_rest=1, edge_exempt=True, weekend_of=[None],
-        max_weekends=None, max_per_template=np.ones(1), min_total_min=None, max_total_min=None,
+        max_weekends=None, max_per_template=np.ones(1), min_total_min=None, max_total_min=0,
         demand_row=[np.full(1, -1)], base_cost=one,
     )
     polish_line(tiny, shortest_line(tiny, tiny.layout.cost, 0.0))
-
-
-def _flips_kept(problem: LineProblem, working: np.ndarray) -> np.ndarray:
-    """Per day, whether turning it from work to rest or back, alone, keeps the lengths of the runs around it
-    (as ``_linekernel.run_lengths_kept`` after the flip), for every day at once: the part of its run before it and the
-    part after it, and the new run it joins with the runs either side of a run of one day."""
-    days = len(working)
-    if not days:
-        return np.zeros(0, bool)
-    boundary = np.r_[True, working[1:] != working[:-1]]
-    run = np.cumsum(boundary) - 1
-    run_start = np.flatnonzero(boundary)
-    run_end = np.r_[run_start[1:], days] - 1
-    left = np.arange(days) - run_start[run] + 1  # days of the run up to and with each day
-    right = run_end[run] - np.arange(days) + 1  # days of the run from each day on
-
-    def kept(length: np.ndarray, work: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
-        ok = ~work | (length <= problem.max_run) if problem.max_run is not None else np.ones(days, bool)
-        exempt = problem.edge_exempt & ((first == 0) | (last == days - 1))
-        return ok & (exempt | (length >= np.where(work, problem.min_run, problem.min_rest)))
-
-    index = np.arange(days)
-    before_part = (left == 1) | kept(left - 1, working, index - left + 1, index - 1)
-    after_part = (right == 1) | kept(right - 1, working, index + 1, index + right - 1)
-    joins_left = (left == 1) & (index > 0)
-    joins_right = (right == 1) & (index < days - 1)
-    reach_left = np.where(joins_left, left[np.maximum(index - 1, 0)], 0)
-    reach_right = np.where(joins_right, right[np.minimum(index + 1, days - 1)], 0)
-    joined = kept(reach_left + 1 + reach_right, ~working, index - reach_left, index + reach_right)
-    return before_part & after_part & joined
+    _repair_minutes(tiny, [0], 1.0)
 
 
 def _repair_templates(problem: LineProblem, choice: list[int]) -> list[int]:
@@ -350,52 +321,18 @@ def _repair_minutes(problem: LineProblem, choice: list[int], paid: float) -> lis
     first: a worked day's option swapped for a longer or shorter one, or a day at the end of a run of work
     turned into a rest day (or a rest day beside one worked), as far as the run, succession, template and
     weekend rules allow. A line priced at the breakpoint of the minute price often lies one shift outside a
-    narrow window (Curtois 16: 16380-16860 minutes, every shift 480; Curtois 24: 111600-112320). Each change
-    is chosen over every day's alternatives at once (``_Alternatives``, ``_flips_kept``): the same lines as a
-    pass over the days per change, ~10 times faster (225 lines of a Curtois 24 roster, 11.6 s against 113 s)."""
-    choice = list(choice)
-    low = problem.min_total_min if problem.min_total_min is not None else -_INF
-    high = problem.max_total_min if problem.max_total_min is not None else _INF
+    narrow window (Curtois 16: 16380-16860 minutes, every shift 480; Curtois 24: 111600-112320). Compiled
+    (``_linekernel.repair_minutes``): a change costs a pass over every day's alternatives."""
+    low = float(problem.min_total_min) if problem.min_total_min is not None else -_INF
+    high = float(problem.max_total_min) if problem.max_total_min is not None else _INF
     if low <= paid <= high:
-        return choice
-    alts = _Alternatives(problem)
-    day, alt = alts.day, alts.alt
-    weekend_of = np.array([-1 if w is None else w for w in problem.weekend_of])
-    safe_template = np.maximum(alts.template, 0)
-    while not low <= paid <= high:
-        shed = paid > high
-        held = np.array(choice)
-        working = held >= 0
-        before = np.r_[-1, held[:-1]]
-        after = np.r_[held[1:], -1]
-        run_end = (working != (before >= 0)) | (working != (after >= 0))
-        run_end[[0, -1]] = True
-        current = alts.start + held + 1
-        per_template = np.bincount(alts.template[current[working]], minlength=len(problem.templates))
-        worked_days = np.bincount(weekend_of[working & (weekend_of >= 0)], minlength=weekend_of.max(initial=-1) + 1)
-        weekends = int((worked_days > 0).sum())
-        old_cost, old_min = alts.cost[current][day], alts.paid[current][day]
-        change = old_min - alts.paid  # minutes shed by taking the alternative instead
-        useful = (change > 0) & (change <= paid - low) if shed else (change < 0) & (-change <= high - paid)
-        useful &= working[day] | run_end[day]  # a rest day inside a rest run: a run of one day's work, rarely allowed
-        useful &= (alt >= 0) | working[day] & run_end[day]  # a worked day rested at a run's end
-        room = per_template[safe_template] + 1 <= problem.max_per_template[safe_template]
-        useful &= (alt < 0) | room | (alts.template == np.where(working, alts.template[current], -2)[day])
-        if problem.max_weekends is not None and weekends >= problem.max_weekends:
-            closed = (weekend_of >= 0) & (worked_days[np.maximum(weekend_of, 0)] == 0)
-            useful &= ~(closed[day] & ~working[day])  # a weekend more than allowed
-        # The run rules: only a change between work and rest can break them.
-        useful &= working[day] & (alt >= 0) | _flips_kept(problem, working)[day]
-        candidates = np.flatnonzero(useful)
-        candidates = candidates[(alt[candidates] < 0) | alts.follows(candidates, before, after)]
-        if not len(candidates):
-            return choice
-        ratios = (alts.cost[candidates] - old_cost[candidates]) / np.abs(change[candidates])
-        best = candidates[np.argmin(ratios)]  # the first of the cheapest, in day order
-        d, j = int(day[best]), int(alt[best])
-        paid -= float(change[alts.start[d] + j + 1])
-        choice[d] = j
-    return choice
+        return list(choice)
+    alts, layout = _Alternatives(problem), problem.layout
+    return _compiled().repair_minutes(
+        np.array(choice, np.int64), float(paid), low, high, alts.start, alts.alt, alts.cost, alts.paid,
+        alts.template, problem.max_per_template, layout.weekend_number, _or_none(problem.max_weekends),
+        layout.start, layout.succession, layout.succession_start, *_run_rules(problem),
+    ).tolist()
 
 
 class _Alternatives:
@@ -629,8 +566,7 @@ def polish_line(problem: LineProblem, choice: list[int], until: float | None = N
             delta, minutes, _locally_kept(problem, held, alts), alts.day, alts.alt, total_min, low, high, near,
             _POLISH_ANCHORS, _POLISH_TRIES, held, per_template, problem.max_per_template, layout.weekend_number,
             weekends, problem.max_weekends if problem.max_weekends is not None else -1, layout.start,
-            layout.template, layout.succession, layout.succession_start, _or_none(problem.max_run),
-            problem.min_run, problem.min_rest, problem.edge_exempt,
+            layout.template, layout.succession, layout.succession_start, *_run_rules(problem),
         )
         if not len(best):
             break
@@ -643,6 +579,12 @@ def _or_none(limit: int | None) -> int:
     return -1 if limit is None else limit
 
 
+def _run_rules(problem: LineProblem) -> tuple[int, int, int, bool]:
+    """The run rules for the compiled code: maximum run of work (-1: none), minimum run of work and of rest,
+    edge runs exempt."""
+    return _or_none(problem.max_run), problem.min_run, problem.min_rest, problem.edge_exempt
+
+
 def _locally_kept(problem: LineProblem, choice: list[int], alts: _Alternatives) -> np.ndarray:
     """Per flat alternative (``alts``), whether changing only its day to it keeps the successions with its
     neighbours and the run lengths around it (the horizon's limits aside)."""
@@ -652,7 +594,7 @@ def _locally_kept(problem: LineProblem, choice: list[int], alts: _Alternatives) 
     options = np.flatnonzero(alts.alt >= 0)
     kept[options] = alts.follows(options, np.r_[-1, held[:-1]], np.r_[held[1:], -1])
     flips = working[alts.day] != (alts.alt >= 0)  # between work and rest: the runs change
-    return kept & (~flips | _flips_kept(problem, working)[alts.day])
+    return kept & (~flips | _compiled().flips_kept(working, *_run_rules(problem))[alts.day])
 
 
 def hint_values(problem: LineProblem, line: Line) -> list[tuple[int, int]]:
