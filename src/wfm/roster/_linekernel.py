@@ -365,6 +365,22 @@ def best_move(
 
 
 @njit(cache=True)
+def _follows(
+    day: int, option: int, before: int, after: int, option_start: np.ndarray, succession: np.ndarray,
+    succession_start: np.ndarray,
+) -> bool:
+    """Whether working ``option`` on ``day`` keeps the successions with the options held the days either side
+    (``before`` and ``after``; -1: a rest day or none)."""
+    today = option_start[day + 1] - option_start[day]
+    if before >= 0 and not np.isfinite(succession[succession_start[day] + before * today + option]):
+        return False
+    if after >= 0:
+        tomorrow = option_start[day + 2] - option_start[day + 1]
+        return bool(np.isfinite(succession[succession_start[day + 1] + option * tomorrow + after]))
+    return True
+
+
+@njit(cache=True)
 def _run_kept(length: int, work: bool, first: int, last: int, days: int, max_run: int, min_run: int,
               min_rest: int, edge_exempt: bool) -> bool:
     """Whether a run of work (or rest) over days ``first`` to ``last`` keeps its maximum and minimum length."""
@@ -468,14 +484,8 @@ def repair_minutes(
                         continue
                 if not (working[d] and k >= 0) and not flips[d]:
                     continue  # the run rules: only a change between work and rest can break them
-                if k >= 0:
-                    today = option_start[d + 1] - option_start[d]
-                    if before >= 0 and not np.isfinite(succession[succession_start[d] + before * today + k]):
-                        continue
-                    if after >= 0:
-                        tomorrow = option_start[d + 2] - option_start[d + 1]
-                        if not np.isfinite(succession[succession_start[d + 1] + k * tomorrow + after]):
-                            continue
+                if k >= 0 and not _follows(d, k, before, after, option_start, succession, succession_start):
+                    continue
                 ratio = (alt_cost[i] - alt_cost[current]) / abs(change)
                 if ratio < best_ratio:
                     best, best_day, best_ratio = i, d, ratio
@@ -484,3 +494,33 @@ def repair_minutes(
         paid -= alt_paid[alt_start[best_day] + choice[best_day] + 1] - alt_paid[best]
         choice[best_day] = alt[best]
     return choice
+
+
+@njit(cache=True)
+def locally_kept(
+    choice: np.ndarray,
+    alt_start: np.ndarray,
+    alt: np.ndarray,
+    option_start: np.ndarray,
+    succession: np.ndarray,
+    succession_start: np.ndarray,
+    max_run: int,
+    min_run: int,
+    min_rest: int,
+    edge_exempt: bool,
+) -> np.ndarray:
+    """Per alternative (flat, as in ``repair_minutes``), whether changing only its day to it keeps the
+    successions with its neighbours and the run lengths around it (the horizon's limits aside)."""
+    days = len(choice)
+    flips = flips_kept(choice >= 0, max_run, min_run, min_rest, edge_exempt)
+    kept = np.ones(len(alt), np.bool_)
+    for d in range(days):
+        before = choice[d - 1] if d > 0 else -1
+        after = choice[d + 1] if d < days - 1 else -1
+        for i in range(alt_start[d], alt_start[d] + option_start[d + 1] - option_start[d] + 1):
+            k = alt[i]
+            if (choice[d] >= 0) != (k >= 0) and not flips[d]:
+                kept[i] = False  # between work and rest: the runs change
+            elif k >= 0:
+                kept[i] = _follows(d, k, before, after, option_start, succession, succession_start)
+    return kept

@@ -101,6 +101,11 @@ class _Layout:
         self.same_weekend = np.array([d > 0 and w is not None and problem.weekend_of[d - 1] == w
                                       for d, w in enumerate(problem.weekend_of)], bool)
 
+    @functools.cached_property
+    def alternatives(self) -> _Alternatives:
+        """Every day's alternatives, the rest day with the options."""
+        return _Alternatives(self)
+
     def at(self, choice: list[int]) -> np.ndarray:
         """The flat indices of a line's worked options."""
         held = np.asarray(choice, np.int64)
@@ -327,7 +332,8 @@ def _repair_minutes(problem: LineProblem, choice: list[int], paid: float) -> lis
     high = float(problem.max_total_min) if problem.max_total_min is not None else _INF
     if low <= paid <= high:
         return list(choice)
-    alts, layout = _Alternatives(problem), problem.layout
+    layout = problem.layout
+    alts = layout.alternatives
     return _compiled().repair_minutes(
         np.array(choice, np.int64), float(paid), low, high, alts.start, alts.alt, alts.cost, alts.paid,
         alts.template, problem.max_per_template, layout.weekend_number, _or_none(problem.max_weekends),
@@ -339,38 +345,15 @@ class _Alternatives:
     """Every day's alternatives flat, in day order: position -1 (rest day) then the options, with their cost,
     paid minutes and template (-1 for the rest day), and per day the flat index of its rest day."""
 
-    def __init__(self, problem: LineProblem):
-        sizes = np.array([len(c) + 1 for c in problem.cost])
-        self.start = np.r_[0, np.cumsum(sizes)[:-1]]
-        self.day = np.repeat(np.arange(len(sizes)), sizes)
-        self.alt = np.arange(int(sizes.sum())) - self.start[self.day] - 1
+    def __init__(self, layout: _Layout):
+        days = len(layout.start) - 1
+        self.start = layout.start[:-1] + np.arange(days)
+        self.day = np.repeat(np.arange(days), np.diff(layout.start) + 1)
+        self.alt = np.arange(len(self.day)) - self.start[self.day] - 1
         options = self.alt >= 0
-
-        def flat(per_day: list[np.ndarray], rest: float) -> np.ndarray:
-            values = np.full(len(self.alt), rest)
-            if options.any():
-                values[options] = np.concatenate(per_day)
-            return values
-
-        self.cost = flat(problem.cost, 0.0)
-        self.paid = flat(problem.paid_min, 0.0)
-        self.template = flat(problem.template, -1).astype(int)
-        width = int(sizes.max(initial=1))
-        # Successions padded to one array: allowed[d, option yesterday, option today].
-        self.allowed = np.ones((len(sizes), width, width), bool)
-        for d in range(1, len(sizes)):
-            matrix = problem.succession[d]
-            self.allowed[d, : matrix.shape[0], : matrix.shape[1]] = np.isfinite(matrix)
-
-    def follows(self, at: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
-        """For the alternatives ``at`` (flat indices of options), whether working them keeps the successions
-        with the days either side (``before`` and ``after``: per day, the option held there, -1 for rest)."""
-        day, option = self.day[at], self.alt[at]
-        yesterday, tomorrow = before[day], after[day]
-        from_yesterday = (yesterday < 0) | self.allowed[day, np.maximum(yesterday, 0), option]
-        next_day = np.minimum(day + 1, len(before) - 1)
-        to_tomorrow = (tomorrow < 0) | self.allowed[next_day, option, np.maximum(tomorrow, 0)]
-        return from_yesterday & to_tomorrow
+        self.cost, self.paid = np.zeros(len(self.alt)), np.zeros(len(self.alt))
+        self.template = np.full(len(self.alt), -1, np.int64)
+        self.cost[options], self.paid[options], self.template[options] = layout.cost, layout.paid, layout.template
 
 
 def _measure(problem: LineProblem, choice: list[int]) -> tuple[float, float, np.ndarray, int]:
@@ -553,8 +536,8 @@ def polish_line(problem: LineProblem, choice: list[int], until: float | None = N
     held = np.array(choice, np.int64)
     low = float(problem.min_total_min) if problem.min_total_min is not None else -_INF
     high = float(problem.max_total_min) if problem.max_total_min is not None else _INF
-    alts = _Alternatives(problem)
     layout = problem.layout
+    alts = layout.alternatives
     near = (problem.max_run or problem.min_run) + problem.min_rest + 1  # pairs this close may share a run
     while until is None or time.perf_counter() < until:
         _, total_min, per_template, weekends = _measure(problem, held)
@@ -562,11 +545,14 @@ def polish_line(problem: LineProblem, choice: list[int], until: float | None = N
         delta = alts.cost - alts.cost[current][alts.day]
         minutes = alts.paid - alts.paid[current][alts.day]
         delta[current] = _INF
+        alone = _compiled().locally_kept(
+            held, alts.start, alts.alt, layout.start, layout.succession, layout.succession_start, *_run_rules(problem)
+        )
         _, best = _compiled().best_move(
-            delta, minutes, _locally_kept(problem, held, alts), alts.day, alts.alt, total_min, low, high, near,
-            _POLISH_ANCHORS, _POLISH_TRIES, held, per_template, problem.max_per_template, layout.weekend_number,
-            weekends, problem.max_weekends if problem.max_weekends is not None else -1, layout.start,
-            layout.template, layout.succession, layout.succession_start, *_run_rules(problem),
+            delta, minutes, alone, alts.day, alts.alt, total_min, low, high, near, _POLISH_ANCHORS, _POLISH_TRIES,
+            held, per_template, problem.max_per_template, layout.weekend_number, weekends,
+            _or_none(problem.max_weekends), layout.start, layout.template, layout.succession,
+            layout.succession_start, *_run_rules(problem),
         )
         if not len(best):
             break
@@ -583,18 +569,6 @@ def _run_rules(problem: LineProblem) -> tuple[int, int, int, bool]:
     """The run rules for the compiled code: maximum run of work (-1: none), minimum run of work and of rest,
     edge runs exempt."""
     return _or_none(problem.max_run), problem.min_run, problem.min_rest, problem.edge_exempt
-
-
-def _locally_kept(problem: LineProblem, choice: list[int], alts: _Alternatives) -> np.ndarray:
-    """Per flat alternative (``alts``), whether changing only its day to it keeps the successions with its
-    neighbours and the run lengths around it (the horizon's limits aside)."""
-    held = np.array(choice)
-    working = held >= 0
-    kept = np.ones(len(alts.alt), bool)
-    options = np.flatnonzero(alts.alt >= 0)
-    kept[options] = alts.follows(options, np.r_[-1, held[:-1]], np.r_[held[1:], -1])
-    flips = working[alts.day] != (alts.alt >= 0)  # between work and rest: the runs change
-    return kept & (~flips | _compiled().flips_kept(working, *_run_rules(problem))[alts.day])
 
 
 def hint_values(problem: LineProblem, line: Line) -> list[tuple[int, int]]:
