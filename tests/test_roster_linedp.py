@@ -235,6 +235,38 @@ def test_best_responses_take_off_what_the_evaluator_says_and_keep_every_rule(ins
     assert before.objective - after.objective == pytest.approx(gained)
 
 
+def test_ruined_lines_come_back_as_best_responses_and_the_roster_keeps_every_rule(monkeypatch):
+    """From an equilibrium of best responses, three lines ruined and recreated, then best responses again: the
+    first line to come back is priced against the cover of the lines not ruined (all three out), some ruined
+    line is new, the roster keeps every hard rule by the benchmark's evaluator, and the lines end in an
+    equilibrium again."""
+    parsed, scenario, problems, choices, _ = _crowded_lines(7)
+    demand = scenario.shift_demand
+    improve_lines(problems, choices, demand, time.perf_counter() + 20, seed=1)
+    settled = [list(choice) for choice in choices]
+    ruined = [0, 3, 5]
+    required = np.array([d.required for d in demand], float)
+    kept_cover = np.zeros(len(demand))
+    for e, (problem, choice) in enumerate(zip(problems, choices, strict=True)):
+        rows = [problem.demand_row[d][k] for d, k in enumerate(choice) if k >= 0 and e not in ruined]
+        np.add.at(kept_cover, [r for r in rows if r >= 0], 1)
+    priced_short = []
+    real_priced_line = linedp.priced_line
+
+    def spy(problem: LineProblem, short: np.ndarray, *args: np.ndarray) -> LineProblem:
+        priced_short.append(short.copy())
+        return real_priced_line(problem, short, *args)
+
+    monkeypatch.setattr(linedp, "priced_line", spy)
+    gained = improve_lines(problems, choices, demand, time.perf_counter() + 20, seed=2, ruined=ruined)
+    assert np.array_equal(priced_short[0], required - kept_cover)
+    after = evaluate(parsed, _table(scenario, problems, choices))
+    assert after.violations == []
+    assert any(choices[e] != settled[e] for e in ruined)
+    assert gained >= 0
+    assert improve_lines(problems, choices, demand, time.perf_counter() + 20, seed=3) == 0
+
+
 def _crowded_lines(instance: int) -> tuple:
     """Every line of a Curtois instance solved by CP-SAT against the whole demand, as the start of the best
     responses: the parsed instance, its scenario, the line problems, their lines, and per employee, day and

@@ -604,21 +604,41 @@ def improve_lines(
     deadline: float,
     *,
     seed: int = 0,
+    ruined: list[int] | None = None,
 ) -> float:
     """Re-solve lines one at a time against the cover of all the others (a best response each), in random
     order, while some line gets cheaper and until ``deadline``; ``choices`` are changed in place. Exact where
     the objective is each line's own terms plus the shift-demand cover, as in every model ``line_problem``
-    represents. Returns the objective taken off."""
+    represents. ``ruined`` lines are first taken out of the cover together and put back one at a time, each
+    its best response to what is there then, whatever it costs (ruin and recreate: a way out of an
+    equilibrium). Returns the objective the rounds after that take off."""
     required, under, over = demand_arrays(demand)
 
     def rows_of(e: int) -> np.ndarray:
         rows = [problems[e].demand_row[d][k] for d, k in enumerate(choices[e]) if k >= 0]
         return np.array([r for r in rows if r >= 0], int)
 
+    def respond(e: int, forced: bool = False) -> tuple[list[int], float, float]:
+        """Line ``e``'s best response to the cover as it is (its own rows out of it): the line, its cost
+        and the cost of the line held."""
+        priced = priced_line(problems[e], required - cover, under, over)
+        line = best_line(priced, current=choices[e])
+        current = _measure(priced, choices[e])[0]
+        start = line.choice if line.feasible and (forced or line.cost < current) else choices[e]
+        polished = polish_line(priced, start, until=deadline)
+        return polished, _measure(priced, polished)[0], current
+
     cover = np.zeros(len(demand))
     for e in range(len(problems)):
         np.add.at(cover, rows_of(e), 1)
     rng = random.Random(seed)
+    recreated = list(ruined or [])
+    for e in recreated:
+        np.add.at(cover, rows_of(e), -1)
+    rng.shuffle(recreated)
+    for e in recreated:
+        choices[e] = respond(e, forced=True)[0]
+        np.add.at(cover, rows_of(e), 1)
     gained = 0.0
     improved = True
     while improved and time.perf_counter() < deadline:
@@ -629,12 +649,7 @@ def improve_lines(
             if time.perf_counter() >= deadline:
                 break
             np.add.at(cover, rows_of(e), -1)
-            priced = priced_line(problems[e], required - cover, under, over)
-            line = best_line(priced, current=choices[e])
-            current = _measure(priced, choices[e])[0]
-            start = line.choice if line.feasible and line.cost < current else choices[e]
-            polished = polish_line(priced, start, until=deadline)
-            cost = _measure(priced, polished)[0]
+            polished, cost, current = respond(e)
             if cost < current - 1e-9:
                 choices[e] = polished
                 gained += current - cost

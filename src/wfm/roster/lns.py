@@ -47,6 +47,7 @@ from wfm.roster.submodel import SubModelIndex
 # (benchmarks/curtois/NOTES.md, tenth session).
 KIND_MIN_SHARE = 0.2  # a kind's weight is its share of the recent gain per second, at least this
 KIND_MEMORY = 0.95  # per step of a kind, what its earlier gain and time still count
+RUINED_SHARE = 0.05  # lines ruined and recreated by a lines step that finds the incumbent an equilibrium
 # Blocks (some employees over some weeks) where a window of every employee is too wide for runs to be reshaped and
 # an employee's whole horizon too long: at least this many employees and days.
 BLOCK_MIN_EMPLOYEES = 50
@@ -281,6 +282,12 @@ def _lines_step(
     before = [list(choice) for choice in choices]
     improve_lines(lines.problems, choices, lines.demand, until, seed=seed)
     changed = [e for e, choice in enumerate(choices) if choice != before[e]]
+    if not changed and time.perf_counter() < until:
+        # An equilibrium: a few lines ruined and recreated, then best responses again.
+        rng = random.Random(seed)
+        ruined = rng.sample(range(len(choices)), max(2, round(RUINED_SHARE * len(choices))))
+        improve_lines(lines.problems, choices, lines.demand, until, seed=seed, ruined=ruined)
+        changed = [e for e, choice in enumerate(choices) if choice != before[e]]
     if not changed:
         return cp_model.UNKNOWN, None
     trial = list(incumbent)
