@@ -212,6 +212,22 @@ def shortest_line(
 
 
 @njit(cache=True)
+def _follows(
+    day: int, option: int, before: int, after: int, option_start: np.ndarray, succession: np.ndarray,
+    succession_start: np.ndarray,
+) -> bool:
+    """Whether working ``option`` on ``day`` keeps the successions with the options held the days either side
+    (``before`` and ``after``; -1: a rest day or none)."""
+    today = option_start[day + 1] - option_start[day]
+    if before >= 0 and not np.isfinite(succession[succession_start[day] + before * today + option]):
+        return False
+    if after >= 0:
+        tomorrow = option_start[day + 2] - option_start[day + 1]
+        return bool(np.isfinite(succession[succession_start[day + 1] + option * tomorrow + after]))
+    return True
+
+
+@njit(cache=True)
 def run_lengths_kept(
     choice: np.ndarray, day: int, max_run: int, min_run: int, min_rest: int, edge_exempt: bool
 ) -> bool:
@@ -290,11 +306,10 @@ def _moves_kept(
         if not kept:
             break
         d = days_moved[m]
-        for e in range(max(1, d), min(len(choice) - 1, d + 1) + 1):
-            if choice[e - 1] >= 0 and choice[e] >= 0:
-                today = start[e + 1] - start[e]
-                if not np.isfinite(succession[succession_start[e] + choice[e - 1] * today + choice[e]]):
-                    kept = False
+        before = choice[d - 1] if d > 0 else -1
+        after = choice[d + 1] if d < len(choice) - 1 else -1
+        if choice[d] >= 0 and not _follows(d, choice[d], before, after, start, succession, succession_start):
+            kept = False
         kept = kept and run_lengths_kept(choice, d, max_run, min_run, min_rest, edge_exempt)
     choice[:] = held
     return kept
@@ -365,22 +380,6 @@ def best_move(
                 best_value, best = total[j], np.array([i, j])
                 break
     return best_value, best
-
-
-@njit(cache=True)
-def _follows(
-    day: int, option: int, before: int, after: int, option_start: np.ndarray, succession: np.ndarray,
-    succession_start: np.ndarray,
-) -> bool:
-    """Whether working ``option`` on ``day`` keeps the successions with the options held the days either side
-    (``before`` and ``after``; -1: a rest day or none)."""
-    today = option_start[day + 1] - option_start[day]
-    if before >= 0 and not np.isfinite(succession[succession_start[day] + before * today + option]):
-        return False
-    if after >= 0:
-        tomorrow = option_start[day + 2] - option_start[day + 1]
-        return bool(np.isfinite(succession[succession_start[day + 1] + option * tomorrow + after]))
-    return True
 
 
 @njit(cache=True)
