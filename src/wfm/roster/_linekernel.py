@@ -329,29 +329,16 @@ def best_move(
     anchors: int,
     tries: int,
     choice: np.ndarray,
-    per_template: np.ndarray,
-    max_per_template: np.ndarray,
-    weekend_number: np.ndarray,
-    weekends: int,
-    max_weekends: int,
-    start: np.ndarray,
-    template: np.ndarray,
-    succession: np.ndarray,
-    succession_start: np.ndarray,
-    max_run: int,
-    min_run: int,
-    min_rest: int,
-    edge_exempt: bool,
+    rules: tuple,
 ) -> tuple[float, np.ndarray]:
     """One step of ``linedp.polish_line``: the best single-day change that keeps every rule, and the best pair
     of changes with one of the ``anchors`` cheapest single changes (each with its ``tries`` cheapest partners
     in the minutes window), if better. Per alternative (flat, ``day`` and ``alt``): what it changes in cost
     (``delta``) and minutes, and whether it keeps the rules around its day alone (``alone``). Returns the gain
-    (negative; -1e-9 where there is none) and the alternatives to take (none, one or two)."""
+    (negative; -1e-9 where there is none) and the alternatives to take (none, one or two). ``rules``: the
+    arguments of ``_moves_kept`` after the moves, the line's counts with them."""
     best_value = -1e-9
     best = np.zeros(0, np.int64)
-    rules = (per_template, max_per_template, weekend_number, weekends, max_weekends, start, template, succession,
-             succession_start, max_run, min_run, min_rest, edge_exempt)
     after = total_min + minutes
     singles = np.flatnonzero(alone & (low <= after) & (after <= high) & (delta < 0))
     for i in singles[np.argsort(delta[singles], kind="mergesort")]:

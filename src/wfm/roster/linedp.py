@@ -548,11 +548,13 @@ def polish_line(problem: LineProblem, choice: list[int], until: float | None = N
         alone = _compiled().locally_kept(
             held, alts.start, alts.alt, layout.start, layout.succession, layout.succession_start, *_run_rules(problem)
         )
+        rules = (
+            per_template, problem.max_per_template, layout.weekend_number, weekends, _or_none(problem.max_weekends),
+            layout.start, layout.template, layout.succession, layout.succession_start, *_run_rules(problem),
+        )
         _, best = _compiled().best_move(
             delta, minutes, alone, alts.day, alts.alt, total_min, low, high, near, _POLISH_ANCHORS, _POLISH_TRIES,
-            held, per_template, problem.max_per_template, layout.weekend_number, weekends,
-            _or_none(problem.max_weekends), layout.start, layout.template, layout.succession,
-            layout.succession_start, *_run_rules(problem),
+            held, rules,
         )
         if not len(best):
             break
