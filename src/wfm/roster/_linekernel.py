@@ -64,13 +64,22 @@ def _cheapest_rest(rest: np.ndarray, day: int, rests: int, min_rest: int, which:
 
 
 @njit(cache=True)
+def _weekend_extras(weekend_number: np.ndarray, day: int, weekend_price: float) -> tuple[float, float]:
+    """What working ``day`` adds for its weekend: after a rest day, and in a run of work going on (nothing when
+    yesterday was a day of the same weekend, already paid)."""
+    if weekend_number[day] < 0:
+        return 0.0, 0.0
+    same = day > 0 and weekend_number[day - 1] == weekend_number[day]
+    return weekend_price, 0.0 if same else weekend_price
+
+
+@njit(cache=True)
 def shortest_line(
     price: np.ndarray,
     start: np.ndarray,
     succession: np.ndarray,
     succession_start: np.ndarray,
-    weekend: np.ndarray,
-    same_weekend: np.ndarray,
+    weekend_number: np.ndarray,
     weekend_price: float,
     runs: int,
     min_run: int,
@@ -90,7 +99,7 @@ def shortest_line(
     first = 1 if edge_exempt else 0
     options = start[1] - start[0]
     for k in range(options):
-        work[(first * options + k) * runs] = price[k] + (weekend_price if weekend[0] else 0.0)
+        work[(first * options + k) * runs] = price[k] + (weekend_price if weekend_number[0] >= 0 else 0.0)
     rest[0, first, 0] = 0.0
     widest = 1
     for d in range(days):
@@ -99,8 +108,7 @@ def shortest_line(
     first_run_open = True  # some state of flag 1 still reachable
     for d in range(1, days):
         before, today = start[d] - start[d - 1], start[d + 1] - start[d]
-        after_rest = weekend_price if weekend[d] else 0.0
-        going_on = weekend_price if weekend[d] and not same_weekend[d] else 0.0
+        after_rest, going_on = _weekend_extras(weekend_number, d, weekend_price)
         at_before, at_today = work_start[d - 1], work_start[d]
         work_ends = _cheapest_work(work, at_before, before, runs, min_run, _MAY_END)[0] if before else _INF
         rest_ends = _cheapest_rest(rest, d - 1, rests, min_rest, _MAY_END)[0]
@@ -173,8 +181,7 @@ def shortest_line(
     for d in range(days - 1, 0, -1):
         before, today = start[d] - start[d - 1], start[d + 1] - start[d]
         at_before = work_start[d - 1]
-        after_rest = weekend_price if weekend[d] else 0.0
-        going_on = weekend_price if weekend[d] and not same_weekend[d] else 0.0
+        after_rest, going_on = _weekend_extras(weekend_number, d, weekend_price)
         # Yesterday's states that lead here, in the order of the numpy recursion this replaced (the first of
         # the cheapest is taken): work on, then a run of work begun after rest; rest on, then rest after work.
         found, value = False, _INF

@@ -84,8 +84,7 @@ class LineProblem:
 class _Layout:
     """A line problem's options flat, in day order (day ``d``'s at ``start[d]:start[d + 1]``): their cost, paid
     minutes and template; the successions flat too (day ``d``'s matrix row-major from ``succession_start[d]``);
-    per day its weekend's number (-1: none), whether it is a weekend day, and whether yesterday was a day of the
-    same weekend."""
+    per day its weekend's number (-1: none)."""
 
     def __init__(self, problem: LineProblem):
         days = len(problem.cost)
@@ -97,9 +96,6 @@ class _Layout:
                                                        dtype=np.int64)][:days + 1]
         self.succession = _flat([np.ravel(problem.succession[d]) for d in range(1, days)], float)
         self.weekend_number = np.array([-1 if w is None else w for w in problem.weekend_of], np.int64)
-        self.weekend = self.weekend_number >= 0
-        self.same_weekend = np.array([d > 0 and w is not None and problem.weekend_of[d - 1] == w
-                                      for d, w in enumerate(problem.weekend_of)], bool)
 
     @functools.cached_property
     def alternatives(self) -> _Alternatives:
@@ -242,7 +238,7 @@ def shortest_line(problem: LineProblem, option_price: np.ndarray, weekend_price:
         raise ValueError(f"shortest_line: {len(option_price)} option prices for {len(layout.cost)} options")
     choice = _compiled().shortest_line(
         np.asarray(option_price, float), layout.start, layout.succession, layout.succession_start,
-        layout.weekend, layout.same_weekend, float(weekend_price),
+        layout.weekend_number, float(weekend_price),
         problem.max_run if problem.max_run is not None else problem.min_run,
         problem.min_run, problem.min_rest, problem.max_run is None, problem.edge_exempt,
     )
