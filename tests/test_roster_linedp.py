@@ -15,7 +15,7 @@ import pytest
 from ortools.sat.python import cp_model
 
 from wfm.benchmarks.curtois import evaluate, parse_instance, solution_from_roster, to_scenario
-from wfm.roster import linedp, lns
+from wfm.roster import columns, linedp, lns, solve
 from wfm.roster._linekernel import flips_kept, run_lengths_kept
 from wfm.roster.domain import Scenario
 from wfm.roster.linedp import (
@@ -33,7 +33,7 @@ from wfm.roster.linedp import (
 from wfm.roster.model import RosterModel
 from wfm.roster.samples import call_centre_scenario
 from wfm.roster.sequential import Lines
-from wfm.roster.solve import SolveSettings, _fixed_solve, _line_responses
+from wfm.roster.solve import SolveSettings, _fixed_solve, _line_responses, solve_roster
 from wfm.roster.submodel import SubModelIndex
 from wfm.roster.tables import extract_roster
 
@@ -352,9 +352,10 @@ def test_best_responses_as_a_neighbourhood_step_give_a_roster_the_model_and_the_
     same objective, and the benchmark's evaluator sees that objective and no broken rule."""
     parsed, scenario, problems, choices, keys = _crowded_lines(7)
     built = RosterModel(scenario)
-    responses = _line_responses(built, Lines(problems, keys, scenario.shift_demand))
+    lines = Lines(problems, keys, scenario.shift_demand, choices)
+    responses = _line_responses(built, lines)
     settings = SolveSettings(num_workers=2)
-    chosen = {(e, *keys[e][day][k]) for e, choice in enumerate(choices) for day, k in enumerate(choice) if k >= 0}
+    chosen = set(lines.chosen(choices))
     values = [(var.Index(), int(key in chosen)) for key, var in built.x.items()]
     start, status = _fixed_solve(built, settings, values, 30)
     assert status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
@@ -419,3 +420,44 @@ def test_lines_outside_the_minutes_window_are_mended_into_lines_the_model_accept
         assert status == cp_model.OPTIMAL, "the model rejects a mended line"
         mended += 1
     assert mended >= 1
+
+
+CURTOIS5_BEST_KNOWN, CURTOIS5_LOWER_BOUND = 1143, 1141  # best_known.csv: best known roster, proven bound
+
+
+def test_dive_from_crowded_lines_ends_near_the_best_known_roster_and_keeps_every_rule():
+    """Curtois 5 from crowded lines (each solved alone against the whole demand): the dive's roster keeps every
+    rule by the evaluator, falls by what the lines' costs say, lies within 3 % of the best known roster and not
+    below the proven lower bound. With no time it gives up rather than round a dive cut short."""
+    parsed, scenario, problems, choices, _ = _crowded_lines(5)
+    demand = scenario.shift_demand
+    before = evaluate(parsed, _table(scenario, problems, choices))
+    dived = columns.dived_lines(problems, choices, demand, time.perf_counter() + 60)
+    assert dived is not None
+    after = evaluate(parsed, _table(scenario, problems, dived))
+    assert after.violations == []
+    assert before.objective - after.objective == pytest.approx(
+        columns.roster_cost(problems, choices, demand) - columns.roster_cost(problems, dived, demand)
+    )
+    assert CURTOIS5_LOWER_BOUND <= after.objective <= 1.03 * CURTOIS5_BEST_KNOWN
+    assert columns.dived_lines(problems, choices, demand, time.perf_counter()) is None
+
+
+def test_solve_roster_starts_plain_cp_sat_from_the_dived_roster(monkeypatch):
+    """With ``columns_share``, a model the greedy start gives up on (Curtois 4: cover per day and shift) starts
+    from the dive's roster: the dive runs, and the solve ends no worse than that roster, keeping every rule."""
+    dives = []
+
+    def spy(problems, *args, **kwargs):
+        dives.append((problems, columns.dived_lines(problems, *args, **kwargs)))
+        return dives[-1][1]
+
+    monkeypatch.setattr(solve, "dived_lines", spy)
+    parsed = parse_instance(INSTANCES / "Instance4.txt")
+    scenario = to_scenario(parsed)
+    result = solve_roster(scenario, SolveSettings(time_limit_s=20, num_workers=2, columns_share=0.5, explain=False))
+    assert len(dives) == 1 and dives[0][1] is not None
+    started = evaluate(parsed, _table(scenario, *dives[0]))
+    final = evaluate(parsed, solution_from_roster(result.roster))
+    assert started.violations == [] and final.violations == []
+    assert final.objective == result.objective <= started.objective

@@ -51,12 +51,20 @@ LINES_SHARE = 0.6
 @dataclass
 class Lines:
     """The constructed lines, where each has its dynamic programme, for best responses later on: per employee
-    its ``LineProblem`` and per day the key ``(option, skill)`` of each option position (the whole model's
-    ``x`` key, with the employee), and the demand they cover. The lines themselves are read off the roster."""
+    its ``LineProblem``, its line (per day the option position worked, -1 for a rest day) and per day the key
+    ``(option, skill)`` of each option position (the whole model's ``x`` key, with the employee), and the
+    demand they cover."""
 
     problems: list[LineProblem]
     keys: list[list[list[tuple[int, str]]]]
     demand: list[ShiftDemand]
+    choices: list[list[int]]
+
+    def chosen(self, choices: list[list[int]]) -> dict[tuple[int, int, str], int]:
+        """Lines of these employees as hint values for the whole model's ``x`` (keys set to 1)."""
+        return {
+            (e, *self.keys[e][day][k]): 1 for e, choice in enumerate(choices) for day, k in enumerate(choice) if k >= 0
+        }
 
 
 @dataclass
@@ -212,11 +220,9 @@ def sequential_assignments(
         problems,
         [[[key[v] for v in day] for day in problem.variables] for problem, key in zip(problems, keys, strict=True)],
         scenario.shift_demand,
+        choices,
     )
-    chosen = {
-        (e, *lines.keys[e][day][k]): 1 for e, choice in enumerate(choices) for day, k in enumerate(choice) if k >= 0
-    }
-    return Construction(chosen, lines)
+    return Construction(lines.chosen(choices), lines)
 
 
 def _solve_line(

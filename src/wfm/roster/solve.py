@@ -12,6 +12,7 @@ import pandas as pd
 from ortools.sat.python import cp_model
 
 from wfm.roster import lns
+from wfm.roster.columns import dived_lines
 from wfm.roster.domain import Scenario
 from wfm.roster.greedy import greedy_assignments
 from wfm.roster.lns import LnsStats
@@ -50,6 +51,12 @@ class SolveSettings:
     # more than neighbourhood search on such a model (Curtois 21: 55k built in 61 s, 51k after 140 s more of
     # LNS, 44k built in 280 s).
     sequential_share: float = 0.5
+    # When the greedy start gives up on a smaller model whose lines all have their dynamic programme (cover per
+    # day and shift), a roster by column generation and diving (``wfm.roster.columns``) in up to this share of
+    # the time limit, as plain CP-SAT's first roster and hint; 0: off. Off by default: at 60 s only Curtois 5
+    # gained (1147 against a median of 1248); the dives of 7, 8, 10, 11 and 12 did not fit in 30 s and were
+    # given up, which cost their plain search the time (benchmarks/curtois/NOTES.md, seventeenth session).
+    columns_share: float = 0.0
     # Above this many model variables, a greedy start goes straight to the neighbourhood search: plain CP-SAT's
     # presolve alone would take most of a minute.
     plain_max_variables: int = 30_000
@@ -368,19 +375,41 @@ def _start_values(
     responses for the neighbourhood search where it has them; None if neither."""
     chosen = greedy_assignments(built)
     responses = None
+    scenario = built.scenario
     if chosen is None and len(built.model.proto.variables) > settings.plain_max_variables:
         until = min(deadline, time.perf_counter() + settings.time_limit_s * settings.sequential_share)
         construction = sequential_assignments(
-            built.scenario, until, workers=settings.workers, seed=settings.seed, skip=skip, give_up=deadline - 1.0
+            scenario, until, workers=settings.workers, seed=settings.seed, skip=skip, give_up=deadline - 1.0
         )
         if construction is None:
             return None
         chosen = construction.chosen
         if construction.lines is not None:
             responses = _line_responses(built, construction.lines)
+    elif chosen is None and settings.columns_share > 0 and scenario.shift_demand and not scenario.requirements:
+        chosen = _dived_start(scenario, settings, skip, deadline)
     if chosen is None:
         return None
     return [(var.Index(), int(key in chosen)) for key, var in built.x.items()], responses
+
+
+def _dived_start(
+    scenario: Scenario, settings: SolveSettings, skip: frozenset[RuleGroup], deadline: float
+) -> dict[tuple[int, int, str], int] | None:
+    """A first roster by column generation and diving over the lines (``wfm.roster.columns``) in up to
+    ``columns_share`` of the time limit, from lines built employee by employee (a tenth of that time); None
+    where the lines have no dynamic programme or the dive would not finish in time (plain CP-SAT is then left
+    the time from there)."""
+    now = time.perf_counter()
+    until = min(deadline, now + settings.time_limit_s * settings.columns_share)
+    construction = sequential_assignments(
+        scenario, now + (until - now) / 10, workers=settings.workers, seed=settings.seed, skip=skip, give_up=until
+    )
+    if construction is None or construction.lines is None:
+        return None
+    lines = construction.lines
+    dived = dived_lines(lines.problems, lines.choices, lines.demand, until, seed=settings.seed)
+    return None if dived is None else lines.chosen(dived)
 
 
 def _line_responses(built: RosterModel, lines: Lines) -> lns.LineResponses:
