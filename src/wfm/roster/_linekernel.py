@@ -520,3 +520,72 @@ def locally_kept(
             elif k >= 0:
                 kept[i] = _follows(d, k, before, after, option_start, succession, succession_start)
     return kept
+
+
+@njit(cache=True)
+def _over(per_template: np.ndarray, max_per_template: np.ndarray) -> bool:
+    return bool(np.any(per_template > max_per_template))
+
+
+@njit(cache=True)
+def repair_templates(
+    choice: np.ndarray, low: float, high: float, option_start: np.ndarray, cost: np.ndarray, paid: np.ndarray,
+    template: np.ndarray, max_per_template: np.ndarray, succession: np.ndarray, succession_start: np.ndarray,
+) -> np.ndarray:
+    """``linedp._repair_templates``: per pass every worked day's swaps out of a template over its maximum into
+    one with room, applied cheapest first (ties in day order, then option order), each checked against the
+    line as it stands then (minutes in ``low``..``high``, successions); until no template is over or a pass
+    changes nothing."""
+    held = choice.copy()
+    days = len(held)
+    while True:
+        per_template = np.zeros(len(max_per_template))
+        total = 0.0
+        for d in range(days):
+            if held[d] >= 0:
+                per_template[template[option_start[d] + held[d]]] += 1
+                total += paid[option_start[d] + held[d]]
+        if not _over(per_template, max_per_template):
+            return held
+        delta = np.empty(len(cost))
+        swap_day = np.empty(len(cost), np.int64)
+        swap_option = np.empty(len(cost), np.int64)
+        n = 0
+        for d in range(days):
+            if held[d] < 0:
+                continue
+            current = option_start[d] + held[d]
+            if per_template[template[current]] <= max_per_template[template[current]]:
+                continue
+            for j in range(option_start[d + 1] - option_start[d]):
+                other = template[option_start[d] + j]
+                if per_template[other] < max_per_template[other]:
+                    delta[n] = cost[option_start[d] + j] - cost[current]
+                    swap_day[n] = d
+                    swap_option[n] = j
+                    n += 1
+        changed = False
+        for s in np.argsort(delta[:n], kind="mergesort"):
+            d, j = swap_day[s], swap_option[s]
+            current, new = option_start[d] + held[d], option_start[d] + j
+            old_template, new_template = template[current], template[new]
+            after_swap = total - paid[current] + paid[new]
+            if (
+                per_template[old_template] <= max_per_template[old_template]
+                or per_template[new_template] >= max_per_template[new_template]
+                or not low <= after_swap <= high
+            ):
+                continue
+            before = held[d - 1] if d > 0 else -1
+            after = held[d + 1] if d + 1 < days else -1
+            if not _follows(d, j, before, after, option_start, succession, succession_start):
+                continue
+            held[d] = j
+            per_template[old_template] -= 1
+            per_template[new_template] += 1
+            total = after_swap
+            changed = True
+            if not _over(per_template, max_per_template):
+                return held
+        if not changed:
+            return held

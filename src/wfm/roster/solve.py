@@ -53,10 +53,10 @@ class SolveSettings:
     sequential_share: float = 0.5
     # When the greedy start gives up on a smaller model whose lines all have their dynamic programme (cover per
     # day and shift), a roster by column generation and diving (``wfm.roster.columns``) in up to this share of
-    # the time limit, as plain CP-SAT's first roster and hint; 0: off. Off by default: at 60 s only Curtois 5
-    # gained (1147 against a median of 1248); the dives of 7, 8, 10, 11 and 12 did not fit in 30 s and were
-    # given up, which cost their plain search the time (benchmarks/curtois/NOTES.md, seventeenth session).
-    columns_share: float = 0.0
+    # the time limit, as plain CP-SAT's first roster and hint; 0: off. Curtois at 60 s, one run each: 8 1363,
+    # 10 4632, 11 3444 against medians of 1628, 4833 and 3553 without (benchmarks/curtois/NOTES.md,
+    # seventeenth session).
+    columns_share: float = 0.5
     # Above this many model variables, a greedy start goes straight to the neighbourhood search: plain CP-SAT's
     # presolve alone would take most of a minute.
     plain_max_variables: int = 30_000
