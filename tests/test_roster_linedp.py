@@ -490,8 +490,9 @@ def test_master_lp_kept_in_highs_matches_a_fresh_linprog_as_lines_are_fixed_and_
 
 
 def test_solve_roster_starts_plain_cp_sat_from_the_dived_roster(monkeypatch):
-    """With ``columns_share``, a model the greedy start gives up on (Curtois 4: cover per day and shift) starts
-    from the dive's roster: the dive runs, and the solve ends no worse than that roster, keeping every rule."""
+    """A model the greedy start gives up on (Curtois 4: cover per day and shift) starts from the dive's roster
+    (``columns_share``, on by default): the dive runs, and the solve ends no worse than that roster, keeping
+    every rule."""
     dives = []
 
     def spy(problems, *args, **kwargs):
@@ -501,7 +502,7 @@ def test_solve_roster_starts_plain_cp_sat_from_the_dived_roster(monkeypatch):
     monkeypatch.setattr(solve, "dived_lines", spy)
     parsed = parse_instance(INSTANCES / "Instance4.txt")
     scenario = to_scenario(parsed)
-    result = solve_roster(scenario, SolveSettings(time_limit_s=20, num_workers=2, columns_share=0.5, explain=False))
+    result = solve_roster(scenario, SolveSettings(time_limit_s=20, num_workers=2, explain=False))
     assert len(dives) == 1 and dives[0][1] is not None
     started = evaluate(parsed, _table(scenario, *dives[0]))
     final = evaluate(parsed, solution_from_roster(result.roster))

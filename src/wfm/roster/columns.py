@@ -5,17 +5,19 @@ shift the lines' cover plus its shortfall less its excess equals the people want
 Curtois 8, with exact pricing (CP-SAT on each line), 1296.6 against the proven optimum 1300. Its duals price
 each day and shift; each employee's dynamic programme (``linedp.best_line``) against those prices gives the
 next lines (the pricing problem). The programme prices the horizon's limits, so it is not exact and the LP
-stops higher (1394 on Curtois 8), but in 0.2 s a round for 30 lines where CP-SAT takes 2 s.
+stops higher (1394 on Curtois 8), but in ~0.1 s a round for 30 lines where CP-SAT takes 2 s.
 
-Diving turns the LP into a roster: the lines the LP holds at ``FIX_SHARE`` or more are fixed (else the one it
-holds most), the LP is solved again with new lines priced for the others, until every employee has a line;
-best responses (``linedp.improve_lines``) then mend what is left. A dive that would not finish in its time is
-given up (Curtois 8 in 30 s, 12: its root LP alone took 100 s). The price-and-branch alternative, an integer
-programme over the lines generated, found nothing near (Curtois 8: 2136 by CP-SAT in 40 s over 1421 lines of an
-LP at 1296.6), nor does CP-SAT on the whole model with the LP's integral days fixed (1499). Diving from the
-programme's LP: Curtois 5 1171 in 7 s (best known 1143), 6 2057 in 13 s (1950), 8 1392 in 60 s (1300), where
-plain CP-SAT had 1248, 2150 and 1628 in 60 s (medians of 3). The master's programmes go to HiGHS
-(``scipy.optimize.linprog``).
+Diving turns the LP into a roster: the lines the LP holds at ``FIX_SHARE`` or more are fixed (else, of the
+lines it holds most, the one whose fixing raises it least), the LP is solved again with new lines priced for
+the others, until every employee has a line; best responses (``linedp.improve_lines``) then mend what is left.
+A dive whose root LP does not converge in ``ROOT_SHARE`` of its time, or which is not done by its deadline, is
+given up (Curtois 12: its root LP takes ~30 s): a dive cut short and rounded ends far from its LP (Curtois 8:
+3699 at 30 s). The price-and-branch alternative, an integer programme over the lines generated, found nothing
+near (Curtois 8: 2136 by CP-SAT in 40 s over 1421 lines of an LP at 1296.6), nor did CP-SAT on the whole model
+with the LP's integral days fixed (1499). Dives from the programme's LP, one each: Curtois 5 1176 in 5 s (best
+known 1143), 6 2066 in 8 s (1950), 10 4633 in 24 s (4631), 11 3472 in 20 s (3443); the end of a dive varies
+with the lines it starts from (Curtois 8: 1386-1702). No library dives over columns for us; the master's
+programmes go to HiGHS (``highspy``), kept between rounds.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from wfm.roster.domain import ShiftDemand
 from wfm.roster.linedp import LineProblem, best_line, demand_arrays, improve_lines
 
 FIX_SHARE = 0.9  # a line the LP holds at this share or more is fixed in a dive step
-# The dive took 2-2.5 times its root LP's time on Curtois 5, 6, 7, 10 and 11 (3-15 s), 6 times on Curtois 8.
-ROOT_SHARE = 0.4
+# The root LP must converge within this share of the dive's time: the dives took 2-6 times their root LP's
+# time (Curtois 5-11); Curtois 12's root takes ~30 s, a dive that would not fit at 60 s.
+ROOT_SHARE = 0.25
 DIVE_CANDIDATES = 5  # lines tried in a dive step where none is held at FIX_SHARE
 _INF = float("inf")
 _EPS = 1e-6  # reduced costs above -_EPS price no new line
@@ -160,10 +163,10 @@ def dived_lines(
     rule), then diving, then best responses, by ``deadline``; the better of it and ``start``. Every line
     returned keeps every rule of its problem (the programme's lines are taken only where feasible).
 
-    None where the dive would not finish in time: a dive cut short (every employee left taking the line the LP
-    holds most) ends far from its LP (Curtois 8: 3699 at 30 s, against 1392 when it runs its 60 s), so the time
-    is better left to other searches. The LP over the lines must converge within ``ROOT_SHARE`` of the time,
-    and after each dive step the time per employee fixed so far, times the employees left, must still fit."""
+    None where the dive would not finish in time (the root LP must converge within ``ROOT_SHARE`` of it, the
+    last line be fixed by ``deadline``): a dive cut short, every employee left taking the line the LP holds
+    most, ends far from its LP (Curtois 8: 3699 at 30 s, 1386 when it runs its 25 s), so the time is better
+    left to other searches."""
     began = time.perf_counter()
     master = _Master(problems, demand)
     for e, choice in enumerate(start):

@@ -56,7 +56,7 @@ class SolveSettings:
     # the time limit, as plain CP-SAT's first roster and hint; 0: off. Curtois at 60 s, one run each: 8 1363,
     # 10 4632, 11 3444 against medians of 1628, 4833 and 3553 without (benchmarks/curtois/NOTES.md,
     # seventeenth session).
-    columns_share: float = 0.5
+    columns_share: float = 0.75
     # Above this many model variables, a greedy start goes straight to the neighbourhood search: plain CP-SAT's
     # presolve alone would take most of a minute.
     plain_max_variables: int = 30_000
