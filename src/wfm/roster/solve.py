@@ -57,6 +57,9 @@ class SolveSettings:
     # 10 4632, 11 3444 against medians of 1628, 4833 and 3553 without (benchmarks/curtois/NOTES.md,
     # seventeenth session).
     columns_share: float = 0.75
+    # ... on horizons up to this many days: measured on Curtois 1-12 (28 days) only; longer horizons (Curtois
+    # 14-19 at 600 s) keep plain CP-SAT's own start until paired runs say otherwise.
+    columns_max_days: int = 28
     # Above this many model variables, a greedy start goes straight to the neighbourhood search: plain CP-SAT's
     # presolve alone would take most of a minute.
     plain_max_variables: int = 30_000
@@ -386,7 +389,10 @@ def _start_values(
         chosen = construction.chosen
         if construction.lines is not None:
             responses = _line_responses(built, construction.lines)
-    elif chosen is None and settings.columns_share > 0 and scenario.shift_demand and not scenario.requirements:
+    elif (
+        chosen is None and settings.columns_share > 0 and scenario.days <= settings.columns_max_days
+        and scenario.shift_demand and not scenario.requirements
+    ):
         chosen = _dived_start(scenario, settings, skip, deadline)
     if chosen is None:
         return None
