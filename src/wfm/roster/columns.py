@@ -48,6 +48,13 @@ class _Column:
     rows: np.ndarray  # the shift-demand rows the line covers
     cost: float  # its own terms (requests, paid hours): the objective less the cover's
 
+    @classmethod
+    def of(cls, e: int, problem: LineProblem, choice: list[int]) -> _Column:
+        """Employee ``e``'s line as a column: the rows it covers and its own cost."""
+        worked = [(d, k) for d, k in enumerate(choice) if k >= 0]
+        rows = np.array([problem.demand_row[d][k] for d, k in worked], int)
+        return cls(e, list(choice), rows[rows >= 0], float(sum(problem.base_cost[d][k] for d, k in worked)))
+
 
 class _Master:
     """The lines generated so far and the restricted master's LP over them, kept in HiGHS between rounds: a
@@ -84,10 +91,7 @@ class _Master:
         if key in self.seen:
             return False
         self.seen.add(key)
-        problem = self.problems[e]
-        worked = [(d, k) for d, k in enumerate(choice) if k >= 0]
-        rows = np.array([problem.demand_row[d][k] for d, k in worked], int)
-        column = _Column(e, list(choice), rows[rows >= 0], float(sum(problem.base_cost[d][k] for d, k in worked)))
+        column = _Column.of(e, self.problems[e], choice)
         self.columns.append(column)
         entries = np.r_[e, len(self.problems) + column.rows].astype(np.int32)
         self.lp.addCol(column.cost, 0.0, highspy.kHighsInf, len(entries), entries, np.ones(len(entries)))
@@ -107,18 +111,18 @@ class _Master:
         n = len(others)
         self.lp.changeColsBounds(n, np.array(others, np.int32), np.zeros(n), np.full(n, upper))
 
+    def _optimal(self) -> bool:
+        self.lp.run()
+        return self.lp.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
     def objective(self) -> float:
         """The LP's objective over the lines there are (infinite if HiGHS fails)."""
-        self.lp.run()
-        if self.lp.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return _INF
-        return float(self.lp.getInfo().objective_function_value)
+        return float(self.lp.getInfo().objective_function_value) if self._optimal() else _INF
 
     def solve(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """The LP: each column's share, and the duals of each employee's convexity row and of each shift-demand
         row; None if HiGHS fails."""
-        self.lp.run()
-        if self.lp.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        if not self._optimal():
             return None
         solution = self.lp.getSolution()
         duals = np.array(solution.row_dual)
@@ -209,13 +213,11 @@ def roster_cost(problems: list[LineProblem], choices: list[list[int]], demand: l
     """The objective of a roster of lines, less its constant: each line's own terms, and the cover's shortfall
     and excess."""
     required, under, over = demand_arrays(demand)
+    columns = [
+        _Column.of(e, problem, choice) for e, (problem, choice) in enumerate(zip(problems, choices, strict=True))
+    ]
     cover = np.zeros(len(required))
-    own = 0.0
-    for problem, choice in zip(problems, choices, strict=True):
-        for day, k in enumerate(choice):
-            if k >= 0:
-                own += problem.base_cost[day][k]
-                if problem.demand_row[day][k] >= 0:
-                    cover[problem.demand_row[day][k]] += 1
+    for column in columns:
+        np.add.at(cover, column.rows, 1)
     short, excess = np.clip(required - cover, 0, None), np.clip(cover - required, 0, None)
-    return own + float(under @ short + over @ excess)
+    return sum(c.cost for c in columns) + float(under @ short + over @ excess)
