@@ -169,8 +169,8 @@ def test_a_line_whose_prices_break_the_weekends_keeps_them_once_they_are_decided
     roles = scenario.roles.model_copy(update={"leader_whenever_on_duty": False, "agents_per_supervisor": None})
     required, under, over = linedp.demand_arrays(scenario.shift_demand)
     decided = []
-    weekends_decided = linedp._weekends_decided
-    monkeypatch.setattr(linedp, "_weekends_decided", lambda *a: decided.append(1) or weekends_decided(*a))
+    weekends_decided = linedp.weekends_decided
+    monkeypatch.setattr(linedp, "weekends_decided", lambda *a: decided.append(1) or weekends_decided(*a))
     cover = np.zeros(len(required))
     for person in scenario.employees[:3]:
         built = RosterModel(scenario.model_copy(update={"employees": [person], "roles": roles}))
@@ -443,6 +443,37 @@ def test_dive_from_crowded_lines_ends_near_the_best_known_roster_and_keeps_every
     )
     assert CURTOIS5_LOWER_BOUND <= after.objective <= 1.3 * CURTOIS5_BEST_KNOWN < 0.25 * before.objective
     assert columns.dived_lines(problems, choices, demand, time.perf_counter()) is None
+
+
+# Curtois 8's master LP with every line priced exactly (CP-SAT on each line's model against the duals, until
+# none prices out; benchmarks/curtois/NOTES.md, seventeenth session): no LP over lines that keep every rule is
+# lower.
+CURTOIS8_EXACT_LP = 1296.57
+
+
+def test_thorough_pricing_finds_lines_the_default_misses_and_each_keeps_every_rule():
+    """Curtois 8 from crowded lines: once the programme's default pricing prices out nothing, thorough pricing
+    (more rounds of prices, the weekends decided beforehand) still finds lines that lower the master's LP by
+    more than 1 %. Each keeps every rule (the benchmark's evaluator, the line put into the start roster), and
+    the LP stays above the one exact pricing reaches."""
+    parsed, scenario, problems, choices, _ = _crowded_lines(8)
+    demand = scenario.shift_demand
+    offset = evaluate(parsed, _table(scenario, problems, choices)).objective - columns.roster_cost(
+        problems, choices, demand
+    )
+    master = columns._Master(problems, demand)
+    for e, choice in enumerate(choices):
+        master.add(e, choice)
+    assert master.generate(time.perf_counter() + 60) is not None
+    default, priced_by_default = master.objective() + offset, len(master.columns)
+    converged = master.generate(time.perf_counter() + 120, thorough=True)
+    assert converged is not None and converged[1]
+    thorough = master.objective() + offset
+    assert CURTOIS8_EXACT_LP - 0.01 <= thorough < 0.99 * default
+    assert len(master.columns) > priced_by_default
+    for column in master.columns[priced_by_default:]:
+        roster = [column.choice if e == column.employee else choice for e, choice in enumerate(choices)]
+        assert evaluate(parsed, _table(scenario, problems, roster)).violations == [], column.employee
 
 
 def test_master_lp_kept_in_highs_matches_a_fresh_linprog_as_lines_are_fixed_and_freed():

@@ -5,7 +5,8 @@ shift the lines' cover plus its shortfall less its excess equals the people want
 Curtois 8, with exact pricing (CP-SAT on each line), 1296.6 against the proven optimum 1300. Its duals price
 each day and shift; each employee's dynamic programme (``linedp.best_line``) against those prices gives the
 next lines (the pricing problem). The programme prices the horizon's limits, so it is not exact and the LP
-stops higher (1394 on Curtois 8), but in ~0.1 s a round for 30 lines where CP-SAT takes 2 s.
+stops higher (1381 on Curtois 8; 1340 where the root is priced thoroughly), but in ~0.1 s a round for 30 lines
+where CP-SAT takes 2 s.
 
 Diving turns the LP into a roster: the lines the LP holds at ``FIX_SHARE`` or more are fixed (else, of the
 lines it holds most, the one whose fixing raises it least), the LP is solved again with new lines priced for
@@ -30,12 +31,19 @@ import numpy as np
 from highspy import _core
 
 from wfm.roster.domain import ShiftDemand
-from wfm.roster.linedp import LineProblem, best_line, demand_arrays, improve_lines
+from wfm.roster.linedp import LineProblem, best_line, demand_arrays, improve_lines, weekends_decided
 
 FIX_SHARE = 0.9  # a line the LP holds at this share or more is fixed in a dive step
 # The root LP must converge within this share of the dive's time: the dives took 2-6 times their root LP's
-# time (Curtois 5-11); Curtois 12's root takes ~30 s, a dive that would not fit at 60 s.
-ROOT_SHARE = 0.25
+# time (Curtois 5-11), the root priced thoroughly 10-17 s of 45 (Curtois 8, 9, 11); Curtois 12's root takes
+# over 30 s, a dive that would not fit at 60 s.
+ROOT_SHARE = 0.4
+# The programme's rounds of prices (``best_line``'s iterations) when the root LP is priced thoroughly, once
+# nothing prices out at its default. The default (15) misses lines: Curtois 9's LP stopped at 494 where
+# exact pricing reaches 405.7 (optimum 439); Curtois 8's at 1381 against 1296.6. Priced thoroughly (40
+# rounds, and a second line with the weekends decided beforehand), 407.7 and 1339.6; dive steps keep the
+# default (thorough, they did not finish in 45 s on Curtois 8 and 9).
+THOROUGH_ITERATIONS = 40
 DIVE_CANDIDATES = 5  # lines tried in a dive step where none is held at FIX_SHARE
 _INF = float("inf")
 _EPS = 1e-6  # reduced costs above -_EPS price no new line
@@ -129,19 +137,30 @@ class _Master:
         employees = len(self.problems)
         return np.array(solution.col_value)[self.first_column:], duals[:employees], duals[employees:]
 
-    def price(self, e: int, convexity: float, cover_price: np.ndarray) -> bool:
-        """Employee ``e``'s best line against the duals, added if its reduced cost is negative."""
+    def price(self, e: int, convexity: float, cover_price: np.ndarray, thorough: bool = False) -> bool:
+        """Employee ``e``'s best line against the duals, added if its reduced cost is negative; ``thorough``:
+        ``THOROUGH_ITERATIONS`` rounds of the programme's prices, and where weekends are limited, the better of
+        that line and the one with its weekends decided beforehand (the weekend price bisected with the
+        minute price stops on lines working fewer weekends than the limit allows: Curtois 8)."""
         problem = self.problems[e]
         priced = dataclasses.replace(problem, cost=[
             base - np.where(rows >= 0, cover_price[np.maximum(rows, 0)], 0.0)
             for base, rows in zip(problem.base_cost, problem.demand_row, strict=True)
         ])
-        line = best_line(priced)
+        if not thorough:
+            line = best_line(priced)
+        else:
+            lines = [best_line(priced, THOROUGH_ITERATIONS)]
+            if problem.max_weekends is not None:
+                lines.append(best_line(weekends_decided(priced, []), THOROUGH_ITERATIONS))
+            line = min(lines, key=lambda line: (not line.feasible, line.cost))
         return line.feasible and line.cost < convexity - _EPS and self.add(e, line.choice)
 
-    def generate(self, until: float) -> tuple[np.ndarray, bool] | None:
+    def generate(self, until: float, *, thorough: bool = False) -> tuple[np.ndarray, bool] | None:
         """Column generation for the employees not fixed until no line prices out (or ``until``): the last
-        LP's share of each column and whether it converged; None if the LP failed."""
+        LP's share of each column and whether it converged; None if the LP failed. ``thorough``: once nothing
+        prices out, pricing goes on thoroughly (``price``) until nothing does so either."""
+        harder = False
         while True:
             solved = self.solve()
             if solved is None:
@@ -150,8 +169,11 @@ class _Master:
             if time.perf_counter() >= until:
                 return share, False
             free = [e for e in range(len(self.problems)) if e not in self.fixed]
-            added = [self.price(e, convexity[e], cover_price) for e in free if time.perf_counter() < until]
+            added = [self.price(e, convexity[e], cover_price, harder) for e in free if time.perf_counter() < until]
             if not any(added):
+                if thorough and not harder:
+                    harder = True
+                    continue
                 return share, time.perf_counter() < until
 
 
@@ -175,7 +197,7 @@ def dived_lines(
     master = _Master(problems, demand)
     for e, choice in enumerate(start):
         master.add(e, choice)
-    root = master.generate(began + (deadline - began) * ROOT_SHARE)
+    root = master.generate(began + (deadline - began) * ROOT_SHARE, thorough=True)
     if root is None or not root[1]:
         return None
     share = root[0]

@@ -382,7 +382,7 @@ def best_line(
     cheapest that keeps every limit over the horizon, else the one that breaks them least (in shifts). The
     prices of a paid minute and of a weekend worked are found by bisection (total minutes and weekends fall as
     they rise), those of shifts of a template by subgradient steps. Where every priced line breaks the
-    weekends, the search is run again with the weekends decided beforehand (``_weekends_decided``: those of
+    weekends, the search is run again with the weekends decided beforehand (``weekends_decided``: those of
     ``current``, the line held, and the most valuable others up to the maximum)."""
     layout = problem.layout
     paid_all = layout.paid if len(layout.paid) else np.ones(1)
@@ -429,7 +429,7 @@ def best_line(
             if outside > 2 * longest_min:
                 best = min(best, _judged(problem, _mended(problem, choice, paid), unit_min), key=_rank)
     if not best.feasible and _weekends_broken(problem, best.choice):
-        decided = best_line(_weekends_decided(problem, current or []), iterations, until)
+        decided = best_line(weekends_decided(problem, current or []), iterations, until)
         best = min(best, _judged(problem, decided.choice, unit_min), key=_rank)
     return best
 
@@ -438,7 +438,7 @@ def _weekends_broken(problem: LineProblem, choice: list[int]) -> bool:
     return problem.max_weekends is not None and _measure(problem, choice)[3] > problem.max_weekends
 
 
-def _weekends_decided(problem: LineProblem, current: list[int]) -> LineProblem:
+def weekends_decided(problem: LineProblem, current: list[int]) -> LineProblem:
     """The line's problem with its weekends decided, so the weekend limit holds by construction: open are the
     weekends ``current`` works (it keeps the limit) and, up to the maximum, those whose days are the most
     valuable (their cheapest options, where negative); the days of every other weekend have no options. The
