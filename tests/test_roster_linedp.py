@@ -425,17 +425,22 @@ def test_lines_outside_the_minutes_window_are_mended_into_lines_the_model_accept
 CURTOIS5_BEST_KNOWN, CURTOIS5_LOWER_BOUND = 1143, 1141  # best_known.csv: best known roster, proven bound
 
 
-def test_dive_from_crowded_lines_ends_near_the_best_known_roster_and_keeps_every_rule():
+def test_dive_from_crowded_lines_ends_near_the_best_known_roster_and_keeps_every_rule(monkeypatch):
     """Curtois 5 from crowded lines (each solved alone against the whole demand): the dive's roster keeps every
     rule by the evaluator, falls by what the lines' costs say, lies within 30 % of the best known roster from a
     start ~6 times above it (the dive's end varies with the lines it starts from, which CP-SAT finds
-    differently from run to run: 1171-1376 seen) and not below the proven lower bound. With no time it gives
-    up rather than round a dive cut short."""
+    differently from run to run: 1171-1376 seen) and not below the proven lower bound. With a minute for a
+    dive of seconds, its root and its steps are priced thoroughly. With no time it gives up rather than round
+    a dive cut short."""
     parsed, scenario, problems, choices, _ = _crowded_lines(5)
     demand = scenario.shift_demand
     before = evaluate(parsed, _table(scenario, problems, choices))
+    generate, thorough = columns._Master.generate, []
+    monkeypatch.setattr(columns._Master, "generate", lambda self, until, **kw: thorough.append(kw.get(
+        "thorough", False)) or generate(self, until, **kw))
     dived = columns.dived_lines(problems, choices, demand, time.perf_counter() + 60)
     assert dived is not None
+    assert len(thorough) > 1 and all(thorough)
     after = evaluate(parsed, _table(scenario, problems, dived))
     assert after.violations == []
     assert before.objective - after.objective == pytest.approx(

@@ -11,14 +11,15 @@ where CP-SAT takes 2 s.
 Diving turns the LP into a roster: the lines the LP holds at ``FIX_SHARE`` or more are fixed (else, of the
 lines it holds most, the one whose fixing raises it least), the LP is solved again with new lines priced for
 the others, until every employee has a line; best responses (``linedp.improve_lines``) then mend what is left.
-A dive whose root LP does not converge in ``ROOT_SHARE`` of its time, or which is not done by its deadline, is
-given up (Curtois 12: its root LP takes ~30 s): a dive cut short and rounded ends far from its LP (Curtois 8:
-3699 at 30 s). The price-and-branch alternative, an integer programme over the lines generated, found nothing
-near (Curtois 8: 2136 by CP-SAT in 40 s over 1421 lines of an LP at 1296.6), nor did CP-SAT on the whole model
-with the LP's integral days fixed (1499). Dives from the programme's LP, one each: Curtois 5 1176 in 5 s (best
-known 1143), 6 2066 in 8 s (1950), 10 4633 in 24 s (4631), 11 3472 in 20 s (3443); the end of a dive varies
-with the lines it starts from (Curtois 8: 1386-1702). No library dives over columns for us; the master's
-programmes go to HiGHS (``highspy``), kept between rounds.
+The root, and the dive's steps while the dive keeps pace, are priced thoroughly once the default prices out
+nothing (``THOROUGH_ITERATIONS``, ``PACE_SHARE``). A dive whose root LP does not converge in ``ROOT_SHARE`` of
+its time, or which is not done by its deadline, is given up (Curtois 12: its root LP takes ~30 s): a dive cut
+short and rounded ends far from its LP (Curtois 8: 3699 at 30 s). The price-and-branch alternative, an integer
+programme over the lines generated, found nothing near (Curtois 8: 2136 by CP-SAT in 40 s over 1421 lines of
+an LP at 1296.6), nor did CP-SAT on the whole model with the LP's integral days fixed (1499). Dives from the
+programme's LP, one each: Curtois 5 1176 in 5 s (best known 1143), 6 2066 in 8 s (1950), 10 4633 in 24 s
+(4631), 11 3472 in 20 s (3443); the end of a dive varies with the lines it starts from (Curtois 8: 1386-1702).
+No library dives over columns for us; the master's programmes go to HiGHS (``highspy``), kept between rounds.
 """
 
 from __future__ import annotations
@@ -41,9 +42,13 @@ ROOT_SHARE = 0.4
 # The programme's rounds of prices (``best_line``'s iterations) when the root LP is priced thoroughly, once
 # nothing prices out at its default. The default (15) misses lines: Curtois 9's LP stopped at 494 where
 # exact pricing reaches 405.7 (optimum 439); Curtois 8's at 1381 against 1296.6. Priced thoroughly (40
-# rounds, and a second line with the weekends decided beforehand), 407.7 and 1339.6; dive steps keep the
-# default (thorough, they did not finish in 45 s on Curtois 8 and 9).
+# rounds, and a second line with the weekends decided beforehand), 407.7 and 1339.6.
 THOROUGH_ITERATIONS = 40
+# Dive steps are priced thoroughly while the lines left would take at most this share of the time left, at the
+# time per line fixed so far. Thorough in every step, Curtois 6's dive gave 1968 against 2073, but 8's and 9's
+# were not done in 45 s. At 60 s (medians of 3): on pace at 0.5, I6 2051 -> 1958 but I8 1342 -> 1430 and I9
+# 442 -> 450 (their dives end later, or are given up); at 0.25, I6 1957, I8 1334, I9 440.
+PACE_SHARE = 0.25
 DIVE_CANDIDATES = 5  # lines tried in a dive step where none is held at FIX_SHARE
 _INF = float("inf")
 _EPS = 1e-6  # reduced costs above -_EPS price no new line
@@ -202,6 +207,7 @@ def dived_lines(
         return None
     share = root[0]
     fixed = master.fixed
+    root_done = time.perf_counter()
     while True:
         best: dict[int, int] = {}
         for j, column in enumerate(master.columns):
@@ -222,7 +228,9 @@ def dived_lines(
             master.fix(e, j)
         if len(fixed) == len(problems):
             break
-        generated = master.generate(deadline)
+        now = time.perf_counter()
+        on_pace = (now - root_done) / len(fixed) * (len(problems) - len(fixed)) <= PACE_SHARE * (deadline - now)
+        generated = master.generate(deadline, thorough=on_pace)
         if generated is None or time.perf_counter() >= deadline:
             return None
         share = generated[0]
