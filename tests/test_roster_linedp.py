@@ -436,8 +436,12 @@ def test_dive_from_crowded_lines_ends_near_the_best_known_roster_and_keeps_every
     demand = scenario.shift_demand
     before = evaluate(parsed, _table(scenario, problems, choices))
     generate, thorough = columns._Master.generate, []
-    monkeypatch.setattr(columns._Master, "generate", lambda self, until, **kw: thorough.append(kw.get(
-        "thorough", False)) or generate(self, until, **kw))
+
+    def spy(master, until, **kwargs):
+        thorough.append(kwargs.get("thorough", False))
+        return generate(master, until, **kwargs)
+
+    monkeypatch.setattr(columns._Master, "generate", spy)
     dived = columns.dived_lines(problems, choices, demand, time.perf_counter() + 60)
     assert dived is not None
     assert len(thorough) > 1 and all(thorough)

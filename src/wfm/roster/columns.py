@@ -32,7 +32,7 @@ import numpy as np
 from highspy import _core
 
 from wfm.roster.domain import ShiftDemand
-from wfm.roster.linedp import LineProblem, best_line, demand_arrays, improve_lines, weekends_decided
+from wfm.roster.linedp import LineProblem, best_line, covered_rows, demand_arrays, improve_lines, weekends_decided
 
 FIX_SHARE = 0.9  # a line the LP holds at this share or more is fixed in a dive step
 # The root LP must converge within this share of the dive's time: the dives took 2-6 times their root LP's
@@ -64,9 +64,8 @@ class _Column:
     @classmethod
     def of(cls, e: int, problem: LineProblem, choice: list[int]) -> _Column:
         """Employee ``e``'s line as a column: the rows it covers and its own cost."""
-        worked = [(d, k) for d, k in enumerate(choice) if k >= 0]
-        rows = np.array([problem.demand_row[d][k] for d, k in worked], int)
-        return cls(e, list(choice), rows[rows >= 0], float(sum(problem.base_cost[d][k] for d, k in worked)))
+        own = sum(problem.base_cost[d][k] for d, k in enumerate(choice) if k >= 0)
+        return cls(e, list(choice), covered_rows(problem, choice), float(own))
 
 
 class _Master:

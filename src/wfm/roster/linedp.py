@@ -564,6 +564,12 @@ def priced_line(problem: LineProblem, short: np.ndarray, under: np.ndarray, over
     ])
 
 
+def covered_rows(problem: LineProblem, choice: list[int]) -> np.ndarray:
+    """The shift-demand rows a line covers: one per worked day whose option counts toward the demand."""
+    rows = np.array([problem.demand_row[d][k] for d, k in enumerate(choice) if k >= 0], int)
+    return rows[rows >= 0]
+
+
 def improve_lines(
     problems: list[LineProblem],
     choices: list[list[int]],
@@ -582,8 +588,7 @@ def improve_lines(
     required, under, over = demand_arrays(demand)
 
     def rows_of(e: int) -> np.ndarray:
-        rows = [problems[e].demand_row[d][k] for d, k in enumerate(choices[e]) if k >= 0]
-        return np.array([r for r in rows if r >= 0], int)
+        return covered_rows(problems[e], choices[e])
 
     def respond(e: int, forced: bool = False) -> tuple[list[int], float, float]:
         """Line ``e``'s best response to the cover as it is (its own rows out of it): the line, its cost

@@ -53,10 +53,10 @@ class SolveSettings:
     sequential_share: float = 0.5
     # When the greedy start gives up on a smaller model whose lines all have their dynamic programme (cover per
     # day and shift), a roster by column generation and diving (``wfm.roster.columns``) in up to this share of
-    # the time limit, as plain CP-SAT's first roster and hint; 0: off. Curtois at 60 s, medians of 3: 5 1150,
-    # 7 1063, 8 1443, 10 4632, 11 3491 against 1248, 1071, 1628, 4833, 3553 without; but 9 466 against 442 (its
-    # dive ends late, at ~33 s) and 12 5895 against 4676 (its dive is given up after ~15 s).
-    # benchmarks/curtois/NOTES.md, seventeenth session.
+    # the time limit, as plain CP-SAT's first roster and hint; 0: off. Curtois at 60 s, medians of 3: 5 1145,
+    # 6 1957, 7 1061, 8 1334, 9 440, 10 4631, 11 3449 against 1248, 2150, 1071, 1628, 442, 4833, 3553 without;
+    # but 12 5393 against 4676 (its dive is given up at its root LP). benchmarks/curtois/NOTES.md, seventeenth
+    # and eighteenth sessions.
     columns_share: float = 0.75
     # ... on horizons up to this many days: measured on Curtois 1-12 (28 days) only; longer horizons (Curtois
     # 14-19 at 600 s) keep plain CP-SAT's own start until paired runs say otherwise.
