@@ -54,13 +54,13 @@ class SolveSettings:
     # When the greedy start gives up on a smaller model whose lines all have their dynamic programme (cover per
     # day and shift), a roster by column generation and diving (``wfm.roster.columns``) in up to this share of
     # the time limit, as plain CP-SAT's first roster and hint; 0: off. Curtois at 60 s, medians of 3: 5 1145,
-    # 6 1957, 7 1061, 8 1334, 9 440, 10 4631, 11 3449 against 1248, 2150, 1071, 1628, 442, 4833, 3553 without;
-    # but 12 5393 against 4676 (its dive is given up at its root LP). benchmarks/curtois/NOTES.md, seventeenth
-    # and eighteenth sessions.
+    # 6 1956, 7 1064, 8 1333, 9 444, 10 4631, 11 3449 against 1248, 2150, 1071, 1628, 442, 4833, 3553 without;
+    # 12 4868 (its dive is given up at its root's check) against 4676. benchmarks/curtois/NOTES.md, seventeenth
+    # to nineteenth sessions.
     columns_share: float = 0.75
-    # ... on horizons up to this many days: measured on Curtois 1-12 (28 days) only; longer horizons (Curtois
-    # 14-19 at 600 s) keep plain CP-SAT's own start until paired runs say otherwise.
-    columns_max_days: int = 28
+    # ... on horizons up to this many days. Dives alone, with 450 s (Curtois, nineteenth session): 16 (56 days)
+    # 3261 in 22 s, 15 (42 days) ~4000, against 3640 and 4999 by plain CP-SAT's start at 600 s.
+    columns_max_days: int = 56
     # Above this many model variables, a greedy start goes straight to the neighbourhood search: plain CP-SAT's
     # presolve alone would take most of a minute.
     plain_max_variables: int = 30_000
