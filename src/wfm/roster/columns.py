@@ -220,9 +220,8 @@ def dived_lines(
     master = _Master(problems, demand)
     for e, choice in enumerate(start):
         master.add(e, choice)
-    root = master.generate(
-        began + (deadline - began) * ROOT_SHARE, thorough=True, check_at=began + (deadline - began) * CHECK_SHARE
-    )
+    span = deadline - began
+    root = master.generate(began + span * ROOT_SHARE, thorough=True, check_at=began + span * CHECK_SHARE)
     if root is None or not root[1]:
         return None
     share = root[0]

@@ -58,8 +58,9 @@ class SolveSettings:
     # 12 4868 (its dive is given up at its root's check) against 4676. benchmarks/curtois/NOTES.md, seventeenth
     # to nineteenth sessions.
     columns_share: float = 0.75
-    # ... on horizons up to this many days. Dives alone, with 450 s (Curtois, nineteenth session): 16 (56 days)
-    # 3261 in 22 s, 15 (42 days) ~4000, against 3640 and 4999 by plain CP-SAT's start at 600 s.
+    # ... on horizons up to this many days. Curtois at 600 s, one run each (nineteenth session): 14 and 15
+    # (42 days) 1299 and 3938, 16 and 17 (56 days) 3235 and 5758, against 1288, 4999, 3640 and 6287 by plain
+    # CP-SAT's start; 84 days (18, 19) not measured.
     columns_max_days: int = 56
     # Above this many model variables, a greedy start goes straight to the neighbourhood search: plain CP-SAT's
     # presolve alone would take most of a minute.
