@@ -439,8 +439,8 @@ def test_dive_from_crowded_lines_ends_near_the_best_known_roster_and_keeps_every
     rule by the evaluator, falls by what the lines' costs say, lies within 30 % of the best known roster from a
     start ~6 times above it (the dive's end varies with the lines it starts from, which CP-SAT finds
     differently from run to run: 1171-1376 seen) and not below the proven lower bound. With a minute for a
-    dive of seconds, its root and its steps are priced thoroughly. With no time it gives up rather than round
-    a dive cut short."""
+    dive of seconds, its root (once its default pricing converges) and its steps are priced thoroughly. With
+    no time it gives up rather than round a dive cut short."""
     parsed, scenario, problems, choices, _ = _crowded_lines(5)
     demand = scenario.shift_demand
     before = evaluate(parsed, _table(scenario, problems, choices))
@@ -453,7 +453,7 @@ def test_dive_from_crowded_lines_ends_near_the_best_known_roster_and_keeps_every
     monkeypatch.setattr(columns._Master, "generate", spy)
     dived = columns.dived_lines(problems, choices, demand, time.perf_counter() + 60)
     assert dived is not None
-    assert len(thorough) > 1 and all(thorough)
+    assert len(thorough) > 2 and not thorough[0] and all(thorough[1:])  # the root's default first
     after = evaluate(parsed, _table(scenario, problems, dived))
     assert after.violations == []
     assert before.objective - after.objective == pytest.approx(
@@ -461,6 +461,36 @@ def test_dive_from_crowded_lines_ends_near_the_best_known_roster_and_keeps_every
     )
     assert CURTOIS5_LOWER_BOUND <= after.objective <= 1.3 * CURTOIS5_BEST_KNOWN < 0.25 * before.objective
     assert columns.dived_lines(problems, choices, demand, time.perf_counter()) is None
+
+
+def test_a_dive_behind_its_pace_fixes_several_lines_a_step_from_a_root_cut_short(monkeypatch):
+    """Curtois 5 from crowded lines, its root's thorough pricing given no time and the steps' pace set so that
+    one line a step is never in time (``STEPS_SHARE`` tiny): the dive still goes on from the root its default
+    pricing converged, its second step fixes every line left, its first step's pricing stops well before the
+    deadline (``STEP_SLACK``), and the roster keeps every rule and costs no more than the start.
+    (Curtois 19, 84 days: its root's thorough pricing still finds lines after 300 s, and its steps of ~12 s
+    for 40 employees one at a time would not fit in the 270 s left.)"""
+    parsed, scenario, problems, choices, _ = _crowded_lines(5)
+    demand = scenario.shift_demand
+    generate, calls = columns._Master.generate, []
+
+    def spy(master, until, **kwargs):
+        calls.append((len(master.fixed), until))
+        if kwargs.get("thorough") and not master.fixed:
+            until = time.perf_counter()  # the root's thorough pricing: its time is up
+        return generate(master, until, **kwargs)
+
+    monkeypatch.setattr(columns, "STEPS_SHARE", 1e-6)
+    monkeypatch.setattr(columns._Master, "generate", spy)
+    deadline = time.perf_counter() + 60
+    dived = columns.dived_lines(problems, choices, demand, deadline)
+    assert dived is not None
+    # The root's two generations and the first step's: the second step fixes every line left.
+    (_, root_until), (_, thorough_until), (first, step_until) = calls
+    assert root_until == thorough_until
+    assert 1 <= first < len(problems) - columns.STEP_SLACK and step_until < deadline - 1
+    assert evaluate(parsed, _table(scenario, problems, dived)).violations == []
+    assert columns.roster_cost(problems, dived, demand) <= columns.roster_cost(problems, choices, demand)
 
 
 # Curtois 8's master LP with every line priced exactly (CP-SAT on each line's model against the duals, until

@@ -8,24 +8,26 @@ next lines (the pricing problem). The programme prices the horizon's limits, so 
 stops higher (1381 on Curtois 8; 1340 where the root is priced thoroughly), but in ~0.1 s a round for 30 lines
 where CP-SAT takes 2 s.
 
-Diving turns the LP into a roster: the lines the LP holds at ``FIX_SHARE`` or more are fixed (else, of the
-lines it holds most, the one whose fixing raises it least), the LP is solved again with new lines priced for
-the others, until every employee has a line; best responses (``linedp.improve_lines``) then mend what is left.
-The root, and the dive's steps while the dive keeps pace, are priced thoroughly once the default prices out
-nothing (``THOROUGH_ITERATIONS``, ``PACE_SHARE``). A dive whose root LP does not converge in ``ROOT_SHARE`` of
-its time, or is still far from it at ``CHECK_SHARE`` (Curtois 12: its root LP takes ~30 s), or which is not
-done by its deadline, is given up: a dive cut short and rounded ends far from its LP (Curtois 8: 3699 at
-30 s). The price-and-branch alternative, an integer programme over the lines generated, found nothing near
-(Curtois 8: 2136 by CP-SAT in 40 s over 1421 lines of an LP at 1296.6), nor did CP-SAT on the whole model
-with the LP's integral days fixed (1499). Dives from the programme's LP, one each: Curtois 5 1176 in 5 s
-(best known 1143), 6 2066 in 8 s (1950), 10 4633 in 24 s (4631), 11 3472 in 20 s (3443); the end of a dive
-varies with the lines it starts from (Curtois 8: 1386-1702). No library dives over columns for us; the
-master's programmes go to HiGHS (``highspy``), kept between rounds.
+Diving turns the LP into a roster: the lines the LP holds at ``FIX_SHARE`` or more are fixed (else, of the lines it
+holds most, the one whose fixing raises it least), the LP is solved again with new lines priced for the others,
+until every employee has a line; best responses (``linedp.improve_lines``) then mend what is left. The root, and
+the dive's steps while the dive keeps pace, are priced thoroughly once the default prices out nothing
+(``THOROUGH_ITERATIONS``, ``PACE_SHARE``), as far as their time goes (``ROOT_SHARE``, ``STEP_SLACK``); a dive
+behind its pace fixes several lines a step (``STEPS_SHARE``). A dive whose root LP does not converge at the default
+pricing in ``ROOT_SHARE`` of its time, or is still far from it at ``CHECK_SHARE`` (Curtois 12: its root LP takes
+~30 s), or which is not done by its deadline, is given up: a dive cut short and rounded ends far from its LP
+(Curtois 8: 3699 at 30 s). The price-and-branch alternative, an integer programme over the lines generated, found
+nothing near (Curtois 8: 2136 by CP-SAT in 40 s over 1421 lines of an LP at 1296.6), nor did CP-SAT on the whole
+model with the LP's integral days fixed (1499). Dives from the programme's LP, one each: Curtois 5 1176 in 5 s
+(best known 1143), 6 2066 in 8 s (1950), 10 4633 in 24 s (4631), 11 3472 in 20 s (3443); the end of a dive varies
+with the lines it starts from (Curtois 8: 1386-1702). No library dives over columns for us; the master's programmes
+go to HiGHS (``highspy``), kept between rounds.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 
 import highspy
@@ -58,6 +60,12 @@ THOROUGH_ITERATIONS = 40
 # were not done in 45 s. At 60 s (medians of 3): on pace at 0.5, I6 2051 -> 1958 but I8 1342 -> 1430 and I9
 # 442 -> 450 (their dives end later, or are given up); at 0.25, I6 1957, I8 1334, I9 440.
 PACE_SHARE = 0.25
+# A dive step's generation stops, converged or not, after this many times the time left per employee left:
+# Curtois 19's first step priced thoroughly from the root was still finding lines 345 s later.
+STEP_SLACK = 3.0
+# Where the steps so far say one line fixed a step would not be done in this share of the time left, a step
+# fixes as many as would be (Curtois 19: ~12 s a step, 40 employees, 270 s left after its root).
+STEPS_SHARE = 0.8
 DIVE_CANDIDATES = 5  # lines tried in a dive step where none is held at FIX_SHARE
 _INF = float("inf")
 _EPS = 1e-6  # reduced costs above -_EPS price no new line
@@ -88,6 +96,7 @@ class _Master:
         self.columns: list[_Column] = []
         self.seen: set[tuple[int, tuple[int, ...]]] = set()
         self.fixed: dict[int, int] = {}  # employee -> the column its line is fixed to
+        self.bounds_changed = False
         employees, rows = len(problems), len(self.required)
         # The binding's base class: ``highspy.Highs()`` enables callbacks on construction, which prints HiGHS's
         # banner to stdout before any option can turn it off (and stdout carries the CLI's JSON).
@@ -95,7 +104,6 @@ class _Master:
         self.lp.setOptionValue("output_flag", False)
         self.lp.setOptionValue("presolve", "off")
         self.lp.setOptionValue("solver", "simplex")
-        self.lp.setOptionValue("simplex_strategy", 4)
         wanted = np.r_[np.ones(employees), self.required]
         self.lp.addRows(employees + rows, wanted, wanted, 0, np.zeros(0, np.int32), np.zeros(0, np.int32), [])
         # Per shift-demand row its shortfall (+1) and excess (-1), at their weights.
@@ -130,9 +138,14 @@ class _Master:
     def _bound_others(self, e: int, j: int, upper: float) -> None:
         others = [self.first_column + i for i, c in enumerate(self.columns) if c.employee == e and i != j]
         n = len(others)
+        self.bounds_changed = True
         self.lp.changeColsBounds(n, np.array(others, np.int32), np.zeros(n), np.full(n, upper))
 
     def _optimal(self) -> bool:
+        # After bounds change the last basis stays dual feasible: dual simplex (I12: 230-1000 iterations,
+        # 0.05-0.2 s, where primal took 700-2900 and 0.15-0.5 s); after columns are added, primal.
+        self.lp.setOptionValue("simplex_strategy", 1 if self.bounds_changed else 4)
+        self.bounds_changed = False
         self.lp.run()
         return self.lp.getModelStatus() == highspy.HighsModelStatus.kOptimal
 
@@ -212,47 +225,58 @@ def dived_lines(
     rule), then diving, then best responses, by ``deadline``; the better of it and ``start``. Every line
     returned keeps every rule of its problem (the programme's lines are taken only where feasible).
 
-    None where the dive would not finish in time (the root LP must converge within ``ROOT_SHARE`` of it, the
-    last line be fixed by ``deadline``): a dive cut short, every employee left taking the line the LP holds
-    most, ends far from its LP (Curtois 8: 3699 at 30 s, 1386 when it runs its 25 s), so the time is better
-    left to other searches."""
+    None where the dive would not finish in time (the root LP must converge at the default pricing within
+    ``ROOT_SHARE`` of it, the last line be fixed by ``deadline``): a dive cut short, every employee left taking the
+    line the LP holds most, ends far from its LP (Curtois 8: 3699 at 30 s, 1386 when it runs its 25 s), so the time
+    is better left to other searches."""
     began = time.perf_counter()
     master = _Master(problems, demand)
     for e, choice in enumerate(start):
         master.add(e, choice)
     span = deadline - began
-    root = master.generate(began + span * ROOT_SHARE, thorough=True, check_at=began + span * CHECK_SHARE)
+    root_until = began + span * ROOT_SHARE
+    root = master.generate(root_until, check_at=began + span * CHECK_SHARE)
     if root is None or not root[1]:
+        return None
+    # Priced thoroughly for what is left of the root's time, converged or not (Curtois 19: the default
+    # converges at 3262 in ~100 s, thorough pricing still finds lines at 3187 after 300 s).
+    root = master.generate(root_until, thorough=True)
+    if root is None:
         return None
     share = root[0]
     fixed = master.fixed
-    root_done = time.perf_counter()
+    root_done, steps = time.perf_counter(), 0
     while True:
         best: dict[int, int] = {}
         for j, column in enumerate(master.columns):
             if column.employee not in fixed and share[j] >= share[best.get(column.employee, j)]:
                 best[column.employee] = j
         sure = {e: j for e, j in best.items() if share[j] >= FIX_SHARE}
-        if not sure:
-            # Of the lines the LP holds most, the one whose fixing raises the LP least (before new lines are
+        # At least one line a step; where that would not be done in time at the pace of the steps so far, as
+        # many as would be.
+        now, left = time.perf_counter(), len(problems) - len(fixed)
+        many = 1 if not steps else math.ceil(left * (now - root_done) / steps / (STEPS_SHARE * (deadline - now)))
+        if len(sure) < many:
+            # Of the lines the LP holds most, those whose fixing raises the LP least (before new lines are
             # priced): fixing the most held alone made Curtois 5's LP jump by 44 and 52 on the way.
+            ranked = sorted((e for e in best if e not in sure), key=lambda e: -share[best[e]])
             tried = {}
-            for e in sorted(best, key=lambda e: -share[best[e]])[:DIVE_CANDIDATES]:
+            for e in ranked[:DIVE_CANDIDATES]:
                 master.fix(e, best[e])
                 tried[e] = master.objective()
                 master.unfix(e)
-            e = min(tried, key=lambda e: tried[e])
-            sure = {e: best[e]}
+            order = sorted(tried, key=tried.__getitem__) + ranked[DIVE_CANDIDATES:]
+            sure |= {e: best[e] for e in order[: many - len(sure)]}
         for e, j in sure.items():
             master.fix(e, j)
         if len(fixed) == len(problems):
             break
-        now = time.perf_counter()
-        on_pace = (now - root_done) / len(fixed) * (len(problems) - len(fixed)) <= PACE_SHARE * (deadline - now)
-        generated = master.generate(deadline, thorough=on_pace)
+        now, left = time.perf_counter(), len(problems) - len(fixed)
+        on_pace = (now - root_done) / len(fixed) * left <= PACE_SHARE * (deadline - now)
+        generated = master.generate(min(deadline, now + STEP_SLACK * (deadline - now) / left), thorough=on_pace)
         if generated is None or time.perf_counter() >= deadline:
             return None
-        share = generated[0]
+        share, steps = generated[0], steps + 1
     lines = [list(master.columns[fixed[e]].choice) for e in range(len(problems))]
     improve_lines(problems, lines, demand, deadline, seed=seed)
     return min([lines, [list(choice) for choice in start]], key=lambda roster: roster_cost(problems, roster, demand))

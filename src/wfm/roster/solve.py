@@ -53,15 +53,15 @@ class SolveSettings:
     sequential_share: float = 0.5
     # When the greedy start gives up on a smaller model whose lines all have their dynamic programme (cover per
     # day and shift), a roster by column generation and diving (``wfm.roster.columns``) in up to this share of
-    # the time limit, as plain CP-SAT's first roster and hint; 0: off. Curtois at 60 s, medians of 3: 5 1145,
-    # 6 1956, 7 1064, 8 1333, 9 444, 10 4631, 11 3449 against 1248, 2150, 1071, 1628, 442, 4833, 3553 without;
+    # the time limit, as plain CP-SAT's first roster and hint; 0: off. Curtois at 60 s, medians of 3: 5 1146,
+    # 6 1961, 7 1059, 8 1343, 9 441, 10 4631, 11 3449 against 1248, 2150, 1071, 1628, 442, 4833, 3553 without;
     # 12 4868 (its dive is given up at its root's check) against 4676. benchmarks/curtois/NOTES.md, seventeenth
-    # to nineteenth sessions.
+    # to twentieth sessions.
     columns_share: float = 0.75
-    # ... on horizons up to this many days. Curtois at 600 s, one run each (nineteenth session): 14 and 15
-    # (42 days) 1299 and 3938, 16 and 17 (56 days) 3235 and 5758, against 1288, 4999, 3640 and 6287 by plain
-    # CP-SAT's start; 84 days (18, 19) not measured.
-    columns_max_days: int = 56
+    # ... on horizons up to this many days. Curtois at 600 s, one run each (nineteenth and twentieth sessions):
+    # 14 and 15 (42 days) 1299 and 3938, 16 and 17 (56 days) 3235 and 5758, 18 and 19 (84 days) 4567 and 3468,
+    # against 1288, 4999, 3640, 6287, 5381 and 4387 by plain CP-SAT's start.
+    columns_max_days: int = 84
     # Above this many model variables, a greedy start goes straight to the neighbourhood search: plain CP-SAT's
     # presolve alone would take most of a minute.
     plain_max_variables: int = 30_000
