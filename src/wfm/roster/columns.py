@@ -239,7 +239,7 @@ def dived_lines(
     if root is None or not root[1]:
         return None
     # Priced thoroughly for what is left of the root's time, converged or not (Curtois 19: the default
-    # converges at 3262 in ~100 s, thorough pricing still finds lines at 3187 after 300 s).
+    # converges at 3252 in ~100 s, thorough pricing still finds lines at 3187 after 300 s).
     root = master.generate(root_until, thorough=True)
     if root is None:
         return None
@@ -255,7 +255,8 @@ def dived_lines(
         # At least one line a step; where that would not be done in time at the pace of the steps so far, as
         # many as would be.
         now, left = time.perf_counter(), len(problems) - len(fixed)
-        many = 1 if not steps else math.ceil(left * (now - root_done) / steps / (STEPS_SHARE * (deadline - now)))
+        to_go_s = deadline - now
+        many = 1 if not steps or to_go_s <= 0 else math.ceil(left * (now - root_done) / steps / (STEPS_SHARE * to_go_s))
         if len(sure) < many:
             # Of the lines the LP holds most, those whose fixing raises the LP least (before new lines are
             # priced): fixing the most held alone made Curtois 5's LP jump by 44 and 52 on the way.
