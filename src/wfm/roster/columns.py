@@ -169,10 +169,8 @@ class _Master:
         that line and the one with its weekends decided beforehand (the weekend price bisected with the
         minute price stops on lines working fewer weekends than the limit allows: Curtois 8)."""
         problem = self.problems[e]
-        priced = dataclasses.replace(problem, cost=[
-            base - np.where(rows >= 0, cover_price[np.maximum(rows, 0)], 0.0)
-            for base, rows in zip(problem.base_cost, problem.demand_row, strict=True)
-        ])
+        rows = problem.layout.demand_row
+        priced = problem.repriced(problem.layout.base_cost - np.where(rows >= 0, cover_price[rows], 0.0))
         if not thorough:
             line = best_line(priced)
         else:
