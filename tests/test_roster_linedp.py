@@ -618,3 +618,45 @@ def test_solve_roster_starts_plain_cp_sat_from_the_dived_roster(monkeypatch):
     final = evaluate(parsed, solution_from_roster(result.roster))
     assert started.violations == [] and final.violations == []
     assert final.objective == result.objective <= started.objective
+
+
+def test_a_master_lp_failing_from_its_warm_start_is_solved_again_from_scratch():
+    """Where HiGHS ends a warm-started solve without an optimum (numerical trouble), the master clears the
+    solver and solves from scratch once: the LP still comes back, at the value a fresh master has."""
+    import highspy
+
+    _, scenario, problems, choices, _ = _crowded_lines(4)
+    demand = scenario.shift_demand
+    rng = np.random.default_rng(1)
+    prices = [rng.uniform(-5, 60, len(demand)) for _ in range(2)]
+    masters = [columns._Master(problems, demand) for _ in range(2)]
+    for master in masters:
+        for e, choice in enumerate(choices):
+            master.add(e, choice)
+        master.objective()  # a basis to warm-start from
+        for price in prices:
+            for e in range(len(problems)):
+                master.price(e, float("inf"), price)
+
+    class FailingOnce:
+        def __init__(self, lp):
+            self.lp, self.failed, self.cleared = lp, False, 0
+
+        def __getattr__(self, name):
+            return getattr(self.lp, name)
+
+        def getModelStatus(self):  # noqa: N802 - HiGHS's name
+            if not self.failed:
+                self.failed = True
+                return highspy.HighsModelStatus.kUnknown
+            return self.lp.getModelStatus()
+
+        def clearSolver(self):  # noqa: N802
+            self.cleared += 1
+            self.lp.clearSolver()
+
+    failing = FailingOnce(masters[0].lp)
+    masters[0].lp = failing
+    assert masters[0].solve() is not None
+    assert failing.cleared == 1
+    assert masters[0].objective() == pytest.approx(masters[1].objective())

@@ -147,6 +147,11 @@ class _Master:
         self.lp.setOptionValue("simplex_strategy", 1 if self.bounds_changed else 4)
         self.bounds_changed = False
         self.lp.run()
+        if self.lp.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            # Once more from scratch: a warm start can end in numerical trouble (seen once in ~20 Curtois 19
+            # roots), and the programme itself always has a solution (shortfall and excess are free to take).
+            self.lp.clearSolver()
+            self.lp.run()
         return self.lp.getModelStatus() == highspy.HighsModelStatus.kOptimal
 
     def objective(self) -> float:
