@@ -42,13 +42,15 @@ FIX_SHARE = 0.9  # a line the LP holds at this share or more is fixed in a dive 
 # time (Curtois 5-11), the root priced thoroughly 10-17 s of 45 (Curtois 8, 9, 11); Curtois 12's root takes
 # over 30 s, a dive that would not fit at 60 s.
 ROOT_SHARE = 0.4
-# A root LP still far from converging is seen early: the first round after this share of the dive's time (3 s
+# A root LP still far from converging is seen early: the first round after this share of the dive's time (2.25 s
 # at 60 s), while pricing is at its default, in which lines price out for CROWDED_ROUND of the employees or
 # more gives the dive up there, and the time goes to other searches. From the constructed lines, Curtois 12
-# (root ~28 s) prices out for 92-100 % of its 60 employees in each round until 4.5 s; Curtois 6-11 for at most
-# 67 % from 1.5 s (9: 36 employees, 100 % until 0.8 s, 44 % at 1.3 s); 5, 6 and 10 converge first. Seen early
-# only: from CP-SAT's crowded lines, Curtois 12 is at ~50 % from 4.2 s.
-CHECK_SHARE = 0.075
+# (root ~25 s) prices out for 92-100 % of its 60 employees in each round until 3-4.5 s (sooner on a faster
+# machine or pricing); Curtois 6-11 for at most 67 % from 1.5 s (9: 36 employees, 100 % until 0.8 s, 44 % at
+# 1.3 s); 5, 6 and 10 converge first. At 0.075 (3.4 s), I12's check missed in 4 of 6 dives (twenty-first
+# session); at 0.05 it caught 3 of 3, and 6-11 converged. Seen early only: from CP-SAT's crowded lines,
+# Curtois 12 is at ~50 % from 4.2 s.
+CHECK_SHARE = 0.05
 CROWDED_ROUND = 0.75
 # The programme's rounds of prices (``best_line``'s iterations) when the root LP is priced thoroughly, once
 # nothing prices out at its default. The default (15) misses lines: Curtois 9's LP stopped at 494 where
