@@ -218,6 +218,25 @@ class _Master:
                 return share, time.perf_counter() < until
 
 
+@dataclasses.dataclass
+class Dive:
+    """A dive's roster of lines; its employees in the order the dive fixed their lines and when (``perf_counter``),
+    and when it ended. No fixings where the start's lines were the better roster and are returned instead."""
+
+    lines: list[list[int]]
+    fixing_order: list[int]
+    fixed_at: list[float]
+    ended_at: float
+
+    def last_fixed(self, share: float) -> tuple[list[int], float]:
+        """The employees whose lines were fixed last, ``share`` of them, and the seconds from the first of these
+        fixings to the dive's end."""
+        first = len(self.fixing_order) - round(share * len(self.fixing_order))
+        if first == len(self.fixing_order):
+            return [], 0.0
+        return self.fixing_order[first:], self.ended_at - self.fixed_at[first]
+
+
 def dived_lines(
     problems: list[LineProblem],
     start: list[list[int]],
@@ -225,7 +244,7 @@ def dived_lines(
     deadline: float,
     *,
     seed: int = 0,
-) -> list[list[int]] | None:
+) -> Dive | None:
     """A roster of lines by column generation from the lines ``start`` (one per employee, each keeping every
     rule), then diving, then best responses, by ``deadline``; the better of it and ``start``. Every line
     returned keeps every rule of its problem (the programme's lines are taken only where feasible).
@@ -251,6 +270,7 @@ def dived_lines(
     share = root[0]
     fixed = master.fixed
     root_done, steps = time.perf_counter(), 0
+    fixed_at: list[float] = []
     while True:
         best: dict[int, int] = {}
         for j, column in enumerate(master.columns):
@@ -275,6 +295,7 @@ def dived_lines(
             sure |= {e: best[e] for e in order[: many - len(sure)]}
         for e, j in sure.items():
             master.fix(e, j)
+            fixed_at.append(time.perf_counter())
         if len(fixed) == len(problems):
             break
         now, left = time.perf_counter(), len(problems) - len(fixed)
@@ -285,7 +306,9 @@ def dived_lines(
         share, steps = generated[0], steps + 1
     lines = [list(master.columns[fixed[e]].choice) for e in range(len(problems))]
     improve_lines(problems, lines, demand, deadline, seed=seed)
-    return min([lines, [list(choice) for choice in start]], key=lambda roster: roster_cost(problems, roster, demand))
+    if roster_cost(problems, lines, demand) <= roster_cost(problems, start, demand):
+        return Dive(lines, list(fixed), fixed_at, time.perf_counter())  # a dict keeps the order its keys were set in
+    return Dive([list(choice) for choice in start], [], [], time.perf_counter())
 
 
 def roster_cost(problems: list[LineProblem], choices: list[list[int]], demand: list[ShiftDemand]) -> float:

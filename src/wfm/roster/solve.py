@@ -12,7 +12,7 @@ import pandas as pd
 from ortools.sat.python import cp_model
 
 from wfm.roster import lns
-from wfm.roster.columns import dived_lines
+from wfm.roster.columns import Dive, dived_lines
 from wfm.roster.domain import Scenario
 from wfm.roster.greedy import greedy_assignments
 from wfm.roster.lns import LnsStats
@@ -62,6 +62,12 @@ class SolveSettings:
     # 14 and 15 (42 days) 1299 and 3938, 16 and 17 (56 days) 3235 and 5758, 18 and 19 (84 days) 4567 and 3468,
     # against 1288, 4999, 3640, 6287, 5381 and 4387 by plain CP-SAT's start.
     columns_max_days: int = 84
+    # The lines a dive fixed last, this share of its employees, are solved again by CP-SAT with every other line
+    # kept, for as long as the dive took over them: its last fixings raise its LP most (Curtois 8: 1303 -> 1400
+    # over the last seven of 30). 0: off. Curtois 8, the same dives (ad hoc ``tail.py``, 60 s): 1443 -> 1341,
+    # 1549 -> 1340, 1397 -> 1369, 1355 -> 1343, 1563 -> 1458 with CP-SAT's 10 s on the last 12 (the dive took
+    # ~10 s over them).
+    dive_mend_share: float = 0.4
     # Above this many model variables, a greedy start goes straight to the neighbourhood search: plain CP-SAT's
     # presolve alone would take most of a minute.
     plain_max_variables: int = 30_000
@@ -262,8 +268,10 @@ def solve_roster(
             built.model.proto.solution_hint.vars.extend(i for i, _ in values)
             built.model.proto.solution_hint.values.extend(v for _, v in values)
     elif settings.greedy_start and (start := _start_values(built, settings, skip, deadline)) is not None:
-        values, responses = start
-        start_solver = _fixed_start(built, settings, deadline, callback, values)
+        responses = start.responses
+        start_solver = _fixed_start(built, settings, deadline, callback, start.values)
+        if start_solver is not None and start.mended:
+            start_solver = _mended_start(built, settings, start_solver, callback, start.mended, start.mend_until)
     straight_to_lns = (
         start_solver is not None and settings.lns and len(built.model.proto.variables) > settings.plain_max_variables
     )
@@ -372,14 +380,28 @@ def _fixed_start(
     return solver
 
 
+@dataclass
+class _Start:
+    """A constructed first roster: assignment values (proto index, value), its lines' best responses for the
+    neighbourhood search where it has them, and the employees whose lines CP-SAT solves again before the
+    search, by ``mend_until`` (a dive's last fixings)."""
+
+    values: list[tuple[int, int]]
+    responses: lns.LineResponses | None = None
+    mended: list[int] = field(default_factory=list)
+    mend_until: float = 0.0
+
+
 def _start_values(
     built: RosterModel, settings: SolveSettings, skip: frozenset[RuleGroup], deadline: float
-) -> tuple[list[tuple[int, int]], lns.LineResponses | None] | None:
-    """Assignment values of a constructed first roster: the greedy one (``wfm.roster.greedy``), or on a large
-    model where that gives up, one built employee by employee (``wfm.roster.sequential``), with its lines' best
-    responses for the neighbourhood search where it has them; None if neither."""
+) -> _Start | None:
+    """A constructed first roster: the greedy one (``wfm.roster.greedy``), or on a large model where that gives
+    up, one built employee by employee (``wfm.roster.sequential``), with its lines' best responses, or on a
+    smaller one a dive over the lines (``wfm.roster.columns``); None if none of them."""
     chosen = greedy_assignments(built)
     responses = None
+    mended: list[int] = []
+    mend_until = 0.0
     scenario = built.scenario
     if chosen is None and len(built.model.proto.variables) > settings.plain_max_variables:
         until = min(deadline, time.perf_counter() + settings.time_limit_s * settings.sequential_share)
@@ -395,21 +417,24 @@ def _start_values(
         chosen is None and settings.columns_share > 0 and scenario.days <= settings.columns_max_days
         and scenario.shift_demand and not scenario.requirements
     ):
-        chosen = _dived_start(scenario, settings, skip, deadline)
+        until = min(deadline, time.perf_counter() + settings.time_limit_s * settings.columns_share)
+        dived = _dived_start(scenario, settings, skip, until)
+        if dived is not None:
+            chosen, dive = dived
+            mended, mend_s = dive.last_fixed(settings.dive_mend_share)
+            mend_until = min(until, time.perf_counter() + mend_s)
     if chosen is None:
         return None
-    return [(var.Index(), int(key in chosen)) for key, var in built.x.items()], responses
+    return _Start([(var.Index(), int(key in chosen)) for key, var in built.x.items()], responses, mended, mend_until)
 
 
 def _dived_start(
-    scenario: Scenario, settings: SolveSettings, skip: frozenset[RuleGroup], deadline: float
-) -> dict[tuple[int, int, str], int] | None:
-    """A first roster by column generation and diving over the lines (``wfm.roster.columns``) in up to
-    ``columns_share`` of the time limit, from lines built employee by employee (a tenth of that time); None
-    where the lines have no dynamic programme or the dive would not finish in time (plain CP-SAT is then left
-    the time from there)."""
+    scenario: Scenario, settings: SolveSettings, skip: frozenset[RuleGroup], until: float
+) -> tuple[dict[tuple[int, int, str], int], Dive] | None:
+    """A first roster by column generation and diving over the lines (``wfm.roster.columns``) by ``until``,
+    from lines built employee by employee (a tenth of that time), and the dive; None where the lines have no
+    dynamic programme or the dive would not finish in time (plain CP-SAT is then left the time from there)."""
     now = time.perf_counter()
-    until = min(deadline, now + settings.time_limit_s * settings.columns_share)
     construction = sequential_assignments(
         scenario, now + (until - now) / 10, workers=settings.workers, seed=settings.seed, skip=skip, give_up=until
     )
@@ -417,7 +442,40 @@ def _dived_start(
         return None
     lines = construction.lines
     dived = dived_lines(lines.problems, lines.choices, lines.demand, until, seed=settings.seed)
-    return None if dived is None else lines.chosen(dived)
+    return None if dived is None else (lines.chosen(dived.lines), dived)
+
+
+def _mended_start(
+    built: RosterModel,
+    settings: SolveSettings,
+    start_solver: cp_model.CpSolver,
+    callback: ProgressCallback,
+    mended: list[int],
+    until: float,
+) -> cp_model.CpSolver:
+    """The first roster with the lines of the ``mended`` employees solved again by CP-SAT, every other
+    employee's assignments kept, by ``until``; the solver of the better roster, whose solution is left as the
+    hint of the later phases. A dive's last fixings are where its roster is furthest from its LP, and a few
+    employees against fixed others are a model CP-SAT's LP guides well (Curtois 8: the sub-model's bound
+    1282-1314, the best known 1300)."""
+    if until - time.perf_counter() < 1.0:
+        return start_solver
+    start = list(start_solver.ResponseProto().solution)
+    model = built.model.clone()  # carries the first roster as its hint
+    free = set(mended)
+    for (e, _, _), var in built.x.items():
+        if e not in free:
+            domain = model.proto.variables[var.Index()].domain
+            domain.clear()
+            domain.extend([start[var.Index()]] * 2)
+    solver = _solver(settings, until - time.perf_counter(), search=True)
+    status = solver.Solve(model, callback)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE) or solver.ObjectiveValue() >= start_solver.ObjectiveValue():
+        return start_solver
+    hint = built.model.proto.solution_hint
+    hint.values.clear()
+    hint.values.extend(solver.ResponseProto().solution)  # the same variables, in the same order
+    return solver
 
 
 def _line_responses(built: RosterModel, lines: Lines) -> lns.LineResponses:
