@@ -279,7 +279,9 @@ def test_ruined_lines_come_back_as_best_responses_and_the_roster_keeps_every_rul
 def _crowded_lines(instance: int) -> tuple:
     """Every line of a Curtois instance solved by CP-SAT against the whole demand, as the start of the best
     responses: the parsed instance, its scenario, the line problems, their lines, and per employee, day and
-    option position the key ``(option, skill)`` of the whole model's variable."""
+    option position the key ``(option, skill)`` of the whole model's variable. One CP-SAT worker: each line is
+    solved to optimality, and one worker always returns the same of its optima (with several, the start varied
+    and with it the figures the tests check: Curtois 8's thorough pricing gained 0.9-3.6 % over the default)."""
     parsed = parse_instance(INSTANCES / f"Instance{instance}.txt")
     scenario = to_scenario(parsed)
     roles = scenario.roles.model_copy(update={"leader_whenever_on_duty": False, "agents_per_supervisor": None})
@@ -290,7 +292,8 @@ def _crowded_lines(instance: int) -> tuple:
         assert problem is not None
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = 10
-        assert solver.Solve(built.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+        solver.parameters.num_workers = 1
+        assert solver.Solve(built.model) == cp_model.OPTIMAL
         problems.append(problem)
         choices.append(line_choice(problem, list(solver.ResponseProto().solution)))
         key = {var.Index(): (option, skill) for (_, option, skill), var in built.x.items()}
