@@ -499,6 +499,51 @@ def test_a_dive_behind_its_pace_fixes_several_lines_a_step_from_a_root_cut_short
     assert columns.roster_cost(problems, dived, demand) <= columns.roster_cost(problems, choices, demand)
 
 
+class _Clock:
+    """``time`` for the dive's modules, jumped forward on demand: a dive runs out of time where a test says."""
+
+    def __init__(self) -> None:
+        self.jump_s = 0.0
+
+    def perf_counter(self) -> float:
+        return time.perf_counter() + self.jump_s
+
+
+@pytest.mark.parametrize("left_at_cut", [3, 7])
+def test_a_dive_out_of_time_with_few_lines_left_takes_the_lines_its_lp_holds_most(monkeypatch, left_at_cut: int):
+    """Curtois 5 from crowded lines (16 employees), its clock jumping past the deadline in the step that leaves
+    at most ``left_at_cut`` lines: with at most ``CUT_SHORT_SHARE`` of them left (4), the dive ends there, each
+    employee left taking the line the step's LP holds most, the last in the fixing order; the roster keeps
+    every rule and costs no more than the start. With more left, the dive is given up."""
+    parsed, scenario, problems, choices, _ = _crowded_lines(5)
+    demand = scenario.shift_demand
+    clock, generate, held_most = _Clock(), columns._Master.generate, {}
+
+    def jump(master, until, **kwargs):
+        generated = generate(master, until, **kwargs)
+        if master.fixed and len(problems) - len(master.fixed) <= left_at_cut and not clock.jump_s:
+            clock.jump_s = 1e6
+            for e in set(range(len(problems))) - set(master.fixed):
+                share = {tuple(c.choice): generated[0][j] for j, c in enumerate(master.columns) if c.employee == e}
+                held_most[e] = [list(line) for line in share if share[line] == max(share.values())]
+        return generated
+
+    monkeypatch.setattr(columns, "time", clock)
+    monkeypatch.setattr(linedp, "time", clock)  # no time for best responses either
+    monkeypatch.setattr(columns._Master, "generate", jump)
+    dive = columns.dived_lines(problems, choices, demand, clock.perf_counter() + 60)
+    assert 1 <= len(held_most) <= left_at_cut  # a step may fix several lines
+    if len(held_most) > columns.CUT_SHORT_SHARE * len(problems):
+        assert dive is None
+        return
+    assert dive is not None and sorted(dive.fixing_order) == list(range(len(problems)))
+    assert set(dive.fixing_order[-len(held_most):]) == set(held_most)
+    assert all(dive.lines[e] in lines for e, lines in held_most.items())
+    after = evaluate(parsed, _table(scenario, problems, dive.lines))
+    assert after.violations == []
+    assert CURTOIS5_LOWER_BOUND <= after.objective <= evaluate(parsed, _table(scenario, problems, choices)).objective
+
+
 # Curtois 8's master LP with every line priced exactly (CP-SAT on each line's model against the duals, until
 # none prices out; benchmarks/curtois/NOTES.md, seventeenth session): no LP over lines that keep every rule is
 # lower.

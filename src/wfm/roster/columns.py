@@ -68,6 +68,13 @@ STEP_SLACK = 3.0
 # Where the steps so far say one line fixed a step would not be done in this share of the time left, a step
 # fixes as many as would be (Curtois 19: ~12 s a step, 40 employees, 270 s left after its root).
 STEPS_SHARE = 0.8
+# A dive out of time with at most this share of its employees left ends there, each of them taking the line
+# its last LP holds most; with more left, it is given up. Curtois 19's dive ends at 405-445 s of its 450 s, and
+# one given up there left plain CP-SAT 150 s from nothing: 5798 against 3350-3760. Cut short with 2, 4 and 7
+# of 30 left, Curtois 8's dive ended at 1753, 1541 and 2048 (1446 whole); recreating the lines left as best
+# responses instead (``improve_lines``' ruin and recreate) gave 1651, 1967 and 2264, and 1453 against 1256 on
+# Curtois 5.
+CUT_SHORT_SHARE = 0.25
 DIVE_CANDIDATES = 5  # lines tried in a dive step where none is held at FIX_SHARE
 _INF = float("inf")
 _EPS = 1e-6  # reduced costs above -_EPS price no new line
@@ -250,9 +257,9 @@ def dived_lines(
     returned keeps every rule of its problem (the programme's lines are taken only where feasible).
 
     None where the dive would not finish in time (the root LP must converge at the default pricing within
-    ``ROOT_SHARE`` of it, the last line be fixed by ``deadline``): a dive cut short, every employee left taking the
-    line the LP holds most, ends far from its LP (Curtois 8: 3699 at 30 s, 1386 when it runs its 25 s), so the time
-    is better left to other searches."""
+    ``ROOT_SHARE`` of it, all but ``CUT_SHORT_SHARE`` of the lines be fixed by ``deadline``): a dive cut short
+    early, every employee left taking the line the LP holds most, ends far from its LP (Curtois 8: 3699 at 30 s,
+    1386 when it runs its 25 s), so the time is better left to other searches."""
     began = time.perf_counter()
     master = _Master(problems, demand)
     for e, choice in enumerate(start):
@@ -271,6 +278,7 @@ def dived_lines(
     fixed = master.fixed
     root_done, steps = time.perf_counter(), 0
     fixed_at: list[float] = []
+    out_of_time = False
     while True:
         best: dict[int, int] = {}
         for j, column in enumerate(master.columns):
@@ -282,7 +290,9 @@ def dived_lines(
         now, left = time.perf_counter(), len(problems) - len(fixed)
         to_go_s = deadline - now
         many = 1 if not steps or to_go_s <= 0 else math.ceil(left * (now - root_done) / steps / (STEPS_SHARE * to_go_s))
-        if len(sure) < many:
+        if out_of_time:  # with few lines left
+            sure = best
+        elif len(sure) < many:
             # Of the lines the LP holds most, those whose fixing raises the LP least (before new lines are
             # priced): fixing the most held alone made Curtois 5's LP jump by 44 and 52 on the way.
             ranked = sorted((e for e in best if e not in sure), key=lambda e: -share[best[e]])
@@ -301,7 +311,8 @@ def dived_lines(
         now, left = time.perf_counter(), len(problems) - len(fixed)
         on_pace = (now - root_done) / len(fixed) * left <= PACE_SHARE * (deadline - now)
         generated = master.generate(min(deadline, now + STEP_SLACK * (deadline - now) / left), thorough=on_pace)
-        if generated is None or time.perf_counter() >= deadline:
+        out_of_time = time.perf_counter() >= deadline
+        if generated is None or (out_of_time and left > CUT_SHORT_SHARE * len(problems)):
             return None
         share, steps = generated[0], steps + 1
     lines = [list(master.columns[fixed[e]].choice) for e in range(len(problems))]
