@@ -509,12 +509,15 @@ class _Clock:
         return time.perf_counter() + self.jump_s
 
 
-@pytest.mark.parametrize("left_at_cut", [3, 7])
-def test_a_dive_out_of_time_with_few_lines_left_takes_the_lines_its_lp_holds_most(monkeypatch, left_at_cut: int):
+@pytest.mark.parametrize(("left_at_cut", "given_up"), [(3, False), (7, True)])
+def test_a_dive_out_of_time_with_few_lines_left_takes_the_lines_its_lp_holds_most(
+    monkeypatch, left_at_cut: int, given_up: bool
+):
     """Curtois 5 from crowded lines (16 employees), its clock jumping past the deadline in the step that leaves
     at most ``left_at_cut`` lines: with at most ``CUT_SHORT_SHARE`` of them left (4), the dive ends there, each
     employee left taking the line the step's LP holds most, the last in the fixing order; the roster keeps
-    every rule and costs no more than the start. With more left, the dive is given up."""
+    every rule and costs no more than the start. With more left (7 here: the step that leaves them fixes one
+    line), the dive is given up."""
     parsed, scenario, problems, choices, _ = _crowded_lines(5)
     demand = scenario.shift_demand
     clock, generate, held_most = _Clock(), columns._Master.generate, {}
@@ -533,8 +536,8 @@ def test_a_dive_out_of_time_with_few_lines_left_takes_the_lines_its_lp_holds_mos
     monkeypatch.setattr(columns._Master, "generate", jump)
     dive = columns.dived_lines(problems, choices, demand, clock.perf_counter() + 60)
     assert 1 <= len(held_most) <= left_at_cut  # a step may fix several lines
-    if len(held_most) > columns.CUT_SHORT_SHARE * len(problems):
-        assert dive is None
+    assert (len(held_most) > columns.CUT_SHORT_SHARE * len(problems)) == given_up == (dive is None)
+    if given_up:
         return
     assert dive is not None and sorted(dive.fixing_order) == list(range(len(problems)))
     assert set(dive.fixing_order[-len(held_most):]) == set(held_most)
