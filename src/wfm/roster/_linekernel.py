@@ -1,13 +1,14 @@
 """The loops of ``wfm.roster.linedp`` over a line's days, compiled by numba: the shortest line, the minute repair
-and the polish's move search, with the rule checks they share.
+and the polish's move search, with the rule checks they share; and ``best_line``'s rounds of prices around them.
 
 Each is a loop over the days with a few small loops inside. As numpy operations per day the shortest line cost
 ~15 ms a call on a 364-day line (Python's overhead per operation), and ``best_line`` calls it ~23 times a line;
 compiled it takes ~1-2 ms (Curtois 24) and finds the same lines, ties broken the same way. ``best_line`` with
 its repairs is 7 times faster, the polish 4 times (60 captured Curtois lines, the same lines as the numpy
-code). No library does these resource-constrained paths and moves over a roster's days, so they are written
-here. Imported on first use (numba takes ~0.4 s to import); compiled once per machine (~20 s) and cached beside
-this file.
+code). Compiled too, the rounds of prices around the recursion take a line from 2.9 to 0.7 ms (Curtois 19)
+and find the same lines (1514 captured lines of Curtois 5-22: 3 differ, ties of equal cost). No library does
+these resource-constrained paths and moves over a roster's days, so they are written here. Imported on first
+use (numba takes ~0.4 s to import); compiled once per machine (~20 s) and cached beside this file.
 
 ``shortest_line``'s states of a day (flat in ``work``, day ``d``'s from ``work_start[d]``): ``work[f, k, r]``,
 the cheapest path ending on option k in a run of r + 1 days of work (capped at the minimum when there is no
@@ -18,8 +19,10 @@ states; the way back recomputes the one step taken, so no back-pointers are stor
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
-from numba import njit
+from numba import njit, objmode
 
 _INF = np.inf
 # Which states count where a run ends: those whose run may end there (a run of the first day may end short),
@@ -589,3 +592,232 @@ def repair_templates(
                 return held
         if not changed:
             return held
+
+
+@njit(cache=True)
+def _measured(
+    choice: np.ndarray, start: np.ndarray, cost: np.ndarray, paid: np.ndarray, template: np.ndarray,
+    weekend_number: np.ndarray, per_template: np.ndarray, weekend_seen: np.ndarray,
+) -> tuple[float, float, int]:
+    """``linedp._measure``: a line's cost, paid minutes and weekends worked; its shifts per template into
+    ``per_template``."""
+    total_cost, total_paid, weekends = 0.0, 0.0, 0
+    per_template[:] = 0.0
+    weekend_seen[:] = False
+    for d in range(len(choice)):
+        if choice[d] >= 0:
+            at = start[d] + choice[d]
+            total_cost += cost[at]
+            total_paid += paid[at]
+            per_template[template[at]] += 1.0
+            w = weekend_number[d]
+            if w >= 0 and not weekend_seen[w]:
+                weekend_seen[w] = True
+                weekends += 1
+    return total_cost, total_paid, weekends
+
+
+@njit(cache=True)
+def _breach(
+    total_paid: float, per_template: np.ndarray, weekends: int, max_per_template: np.ndarray, low: float,
+    high: float, max_weekends: int, unit_min: float,
+) -> float:
+    """``linedp._judged``: how far a line breaks the horizon's limits, in shifts."""
+    breach = 0.0
+    for t in range(len(per_template)):
+        breach += max(0.0, per_template[t] - max_per_template[t])
+    if high < _INF:
+        breach += max(0.0, total_paid - high) / unit_min
+    if low > -_INF:
+        breach += max(0.0, low - total_paid) / unit_min
+    if max_weekends >= 0:
+        breach += max(0, weekends - max_weekends)
+    return breach
+
+
+# A price searched by bisection (``linedp.best_line``), as an array: price, floor, low, high, first stride,
+# stride.
+_PRICE, _FLOOR, _LOW, _HIGH, _FIRST_STRIDE, _STRIDE = 0, 1, 2, 3, 4, 5
+
+
+@njit(cache=True)
+def _bisection(stride: float, floor: float) -> np.ndarray:
+    return np.array([max(0.0, floor), floor, floor, _INF, stride, stride])
+
+
+@njit(cache=True)
+def _closed(b: np.ndarray) -> bool:
+    """A bracket closed to 1/64 of the first stride: opened again by the caller, with the first stride."""
+    if b[_HIGH] - b[_LOW] >= b[_FIRST_STRIDE] / 64:
+        return False
+    b[_STRIDE] = b[_FIRST_STRIDE]
+    return True
+
+
+@njit(cache=True)
+def _raise_price(b: np.ndarray) -> None:
+    b[_LOW] = b[_PRICE]
+    if _closed(b):
+        b[_HIGH] = _INF
+    b[_PRICE] = (b[_LOW] + b[_HIGH]) / 2 if b[_HIGH] < _INF else b[_PRICE] + b[_STRIDE]
+    b[_STRIDE] *= 2
+
+
+@njit(cache=True)
+def _lower_price(b: np.ndarray) -> None:
+    b[_HIGH] = b[_PRICE]
+    if _closed(b):
+        b[_LOW] = b[_FLOOR]
+    b[_PRICE] = (b[_LOW] + b[_HIGH]) / 2 if b[_LOW] > -_INF else b[_PRICE] - b[_STRIDE]
+    b[_STRIDE] *= 2
+
+
+@njit(cache=True)
+def _now() -> float:
+    with objmode(now="float64"):
+        now = time.perf_counter()
+    return now
+
+
+@njit(cache=True, nogil=True)
+def best_line(
+    cost: np.ndarray,
+    paid: np.ndarray,
+    template: np.ndarray,
+    start: np.ndarray,
+    succession: np.ndarray,
+    succession_start: np.ndarray,
+    weekend_number: np.ndarray,
+    max_per_template: np.ndarray,
+    low: float,
+    high: float,
+    max_weekends: int,
+    max_run: int,
+    min_run: int,
+    min_rest: int,
+    edge_exempt: bool,
+    alt_start: np.ndarray,
+    alt: np.ndarray,
+    alt_paid: np.ndarray,
+    alt_template: np.ndarray,
+    iterations: int,
+    until: float,
+) -> tuple[np.ndarray, float, float]:
+    """``linedp.best_line`` but for its weekends decided beforehand: the best line found in ``iterations``
+    rounds of prices (fewer once ``until`` passes), its cost and breach. Arrays as ``linedp._Layout`` and
+    ``linedp._Alternatives`` lay them out (the alternatives' costs are taken from ``cost``); limits absent are
+    -inf / inf / -1."""
+    days = len(start) - 1
+    templates = len(max_per_template)
+    unit_min = paid.mean() if len(paid) else 1.0
+    longest_min = paid.max() if len(paid) else 1.0
+    scale = np.abs(cost).max() if len(cost) else 0.0
+    if scale <= 0:
+        scale = 1.0
+    runs = max_run if max_run >= 0 else min_run
+    per_template = np.zeros(templates)
+    weekend_seen = np.zeros(max(1, weekend_number.max() + 1 if days else 1), np.bool_)
+    alt_cost = np.zeros(0)  # built when a line is first mended
+    minute = _bisection(scale / unit_min / 8, -_INF)
+    weekend = _bisection(scale / 4, 0.0)
+    template_price = np.zeros(templates)
+    best, best_cost, best_breach = np.zeros(0, np.int64), _INF, _INF
+    # The nearest line above the window (side 1) and below it (side 0): distance, line, minutes; and the side
+    # found first, the order the final mending takes them in.
+    near_distance = np.array([_INF, _INF])
+    near_line = np.zeros((2, days), np.int64)
+    near_paid = np.zeros(2)
+    first_side = -1
+    prices = np.empty(len(cost))
+    for iteration in range(iterations):
+        if iteration and until < _INF and _now() > until:
+            break
+        for i in range(len(cost)):
+            prices[i] = cost[i] + minute[_PRICE] * paid[i] + template_price[template[i]]
+        choice = shortest_line(prices, start, succession, succession_start, weekend_number, weekend[_PRICE], runs,
+                               min_run, min_rest, max_run < 0, edge_exempt)
+        _, total_paid, weekends = _measured(choice, start, cost, paid, template, weekend_number, per_template,
+                                            weekend_seen)
+        above = total_paid - high if high < _INF else -_INF
+        below = low - total_paid if low > -_INF else -_INF
+        outside = max(above, below)
+        extra_weekends = weekends - max_weekends if max_weekends >= 0 else 0
+        extra_shifts = per_template - max_per_template
+        candidate = np.zeros(0, np.int64)
+        if outside > 0:
+            # Mended only when nearer the window than any line before on its side, and near enough: mending
+            # costs a pass over the days per change.
+            side = 1 if above > 0 else 0
+            if outside < near_distance[side]:
+                if first_side < 0:
+                    first_side = side
+                near_distance[side], near_line[side], near_paid[side] = outside, choice, total_paid
+                if outside <= 2 * longest_min:
+                    if not len(alt_cost):
+                        alt_cost = _alternative_costs(cost, start, alt_start)
+                    candidate = _mended(choice, total_paid, low, high, cost, paid, template, start, succession,
+                                        succession_start, weekend_number, max_per_template, max_weekends, max_run,
+                                        min_run, min_rest, edge_exempt, alt_start, alt, alt_cost, alt_paid,
+                                        alt_template)
+        else:
+            candidate = repair_templates(choice, low, high, start, cost, paid, template, max_per_template,
+                                         succession, succession_start)
+        if len(candidate):
+            c_cost, c_paid, c_weekends = _measured(candidate, start, cost, paid, template, weekend_number,
+                                                   per_template, weekend_seen)
+            c_breach = _breach(c_paid, per_template, c_weekends, max_per_template, low, high, max_weekends, unit_min)
+            if c_breach < best_breach or (c_breach == best_breach and c_cost < best_cost):
+                best, best_cost, best_breach = candidate, c_cost, c_breach
+        if above > 0:
+            _raise_price(minute)
+        elif below > 0:
+            _lower_price(minute)
+        if extra_weekends > 0:
+            _raise_price(weekend)
+        elif weekend[_PRICE] > 0:  # the least price that keeps the weekends to their maximum
+            _lower_price(weekend)
+        step = scale / 4 / (1.0 + iteration / 3)
+        for t in range(templates):
+            template_price[t] = max(0.0, template_price[t] + step * min(1.0, max(-1.0, extra_shifts[t])))
+    if best_breach > 0:  # the minute price's breakpoint may leave every line far outside: mend the nearest
+        for side in (first_side, 1 - first_side):
+            if side < 0 or near_distance[side] == _INF or near_distance[side] <= 2 * longest_min:
+                continue
+            if not len(alt_cost):
+                alt_cost = _alternative_costs(cost, start, alt_start)
+            candidate = _mended(near_line[side], near_paid[side], low, high, cost, paid, template, start, succession,
+                                succession_start, weekend_number, max_per_template, max_weekends, max_run, min_run,
+                                min_rest, edge_exempt, alt_start, alt, alt_cost, alt_paid, alt_template)
+            c_cost, c_paid, c_weekends = _measured(candidate, start, cost, paid, template, weekend_number,
+                                                   per_template, weekend_seen)
+            c_breach = _breach(c_paid, per_template, c_weekends, max_per_template, low, high, max_weekends, unit_min)
+            if c_breach < best_breach or (c_breach == best_breach and c_cost < best_cost):
+                best, best_cost, best_breach = candidate, c_cost, c_breach
+    return best, best_cost, best_breach
+
+
+@njit(cache=True)
+def _alternative_costs(cost: np.ndarray, start: np.ndarray, alt_start: np.ndarray) -> np.ndarray:
+    """The alternatives' costs (``linedp._Alternatives.cost``): 0 for each day's rest day, then its options'."""
+    days = len(start) - 1
+    alt_cost = np.zeros(len(cost) + days)
+    for d in range(days):
+        for k in range(start[d + 1] - start[d]):
+            alt_cost[alt_start[d] + 1 + k] = cost[start[d] + k]
+    return alt_cost
+
+
+@njit(cache=True)
+def _mended(
+    choice: np.ndarray, total_paid: float, low: float, high: float, cost: np.ndarray, paid: np.ndarray,
+    template: np.ndarray, start: np.ndarray, succession: np.ndarray, succession_start: np.ndarray,
+    weekend_number: np.ndarray, max_per_template: np.ndarray, max_weekends: int, max_run: int, min_run: int,
+    min_rest: int, edge_exempt: bool, alt_start: np.ndarray, alt: np.ndarray, alt_cost: np.ndarray,
+    alt_paid: np.ndarray, alt_template: np.ndarray,
+) -> np.ndarray:
+    """A line outside the minutes' window repaired in its minutes (``repair_minutes``), then its templates."""
+    minutes = repair_minutes(choice, total_paid, low, high, alt_start, alt, alt_cost, alt_paid, alt_template,
+                             max_per_template, weekend_number, max_weekends, start, succession, succession_start,
+                             max_run, min_run, min_rest, edge_exempt)
+    return repair_templates(minutes, low, high, start, cost, paid, template, max_per_template, succession,
+                            succession_start)
