@@ -553,36 +553,6 @@ def test_a_dive_out_of_time_with_few_lines_left_takes_the_lines_its_lp_holds_mos
 CURTOIS8_EXACT_LP = 1296.57
 
 
-def test_dive_gives_up_at_its_check_where_lines_still_price_out_for_nearly_everyone(monkeypatch):
-    """Curtois 12 from crowded lines, whose root LP needs ~30 s where 60 s leave a dive ~18 s for it: in the
-    first round after ``CHECK_SHARE`` of the dive's time (here at once), lines price out for at least
-    ``CROWDED_ROUND`` of its 60 employees, so the dive is given up after that round, not at ``ROOT_SHARE``,
-    and no round is priced thoroughly. (A root that converges before its check, as Curtois 5's in the dive
-    test, is not affected.)"""
-    _, scenario, problems, choices, _ = _crowded_lines(12)
-    generate, price, calls = columns._Master.generate, columns._Master.price, []
-
-    def spy_generate(master, until, **kwargs):
-        calls.append((kwargs["check_at"], until))
-        return generate(master, until, **kwargs)
-
-    def spy_price(master, e, convexity, cover_price, thorough=False):
-        added = price(master, e, convexity, cover_price, thorough)
-        calls.append((e, added, thorough))
-        return added
-
-    monkeypatch.setattr(columns, "CHECK_SHARE", 0.0)
-    monkeypatch.setattr(columns._Master, "generate", spy_generate)
-    monkeypatch.setattr(columns._Master, "price", spy_price)
-    began = time.perf_counter()
-    assert columns.dived_lines(problems, choices, scenario.shift_demand, began + 60) is None
-    (check_at, root_until), *priced = calls  # the root's generation only: no dive step
-    assert began <= check_at < root_until
-    assert [e for e, _, _ in priced] == list(range(len(problems)))  # one round
-    assert not any(thorough for _, _, thorough in priced)
-    assert sum(added for _, added, _ in priced) >= columns.CROWDED_ROUND * len(problems)
-
-
 def test_thorough_pricing_finds_lines_the_default_misses_and_each_keeps_every_rule():
     """Curtois 8 from crowded lines: once the programme's default pricing prices out nothing, thorough pricing
     (more rounds of prices, the weekends decided beforehand) still finds lines that lower the master's LP by

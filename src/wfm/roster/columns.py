@@ -14,11 +14,11 @@ until every employee has a line; best responses (``linedp.improve_lines``) then 
 the dive's steps while the dive keeps pace, are priced thoroughly once the default prices out nothing
 (``THOROUGH_ITERATIONS``, ``PACE_SHARE``), as far as their time goes (``ROOT_SHARE``, ``STEP_SLACK``); a dive
 behind its pace fixes several lines a step (``STEPS_SHARE``). A dive whose root LP does not converge at the default
-pricing in ``ROOT_SHARE`` of its time, or is still far from it at ``CHECK_SHARE`` (Curtois 12: its root LP takes
-~30 s), or which is not done by its deadline, is given up: a dive cut short and rounded ends far from its LP
-(Curtois 8: 3699 at 30 s). The price-and-branch alternative, an integer programme over the lines generated, found
-nothing near (Curtois 8: 2136 by CP-SAT in 40 s over 1421 lines of an LP at 1296.6), nor did CP-SAT on the whole
-model with the LP's integral days fixed (1499). Dives from the programme's LP, one each: Curtois 5 1176 in 5 s
+pricing in ``ROOT_SHARE`` of its time, or which is not done by its deadline with more than ``CUT_SHORT_SHARE`` of
+its lines left, is given up: a dive cut short early and rounded ends far from its LP (Curtois 8: 3699 at 30 s).
+The price-and-branch alternative, an integer programme over the lines generated, found nothing near (Curtois 8:
+2136 by CP-SAT in 40 s over 1421 lines of an LP at 1296.6), nor did CP-SAT on the whole model with the LP's
+integral days fixed (1499). Dives from the programme's LP, one each: Curtois 5 1176 in 5 s
 (best known 1143), 6 2066 in 8 s (1950), 10 4633 in 24 s (4631), 11 3472 in 20 s (3443); the end of a dive varies
 with the lines it starts from (Curtois 8: 1386-1702). No library dives over columns for us; the master's programmes
 go to HiGHS (``highspy``), kept between rounds.
@@ -39,19 +39,10 @@ from wfm.roster.linedp import LineProblem, best_line, covered_rows, demand_array
 
 FIX_SHARE = 0.9  # a line the LP holds at this share or more is fixed in a dive step
 # The root LP must converge within this share of the dive's time: the dives took 2-6 times their root LP's
-# time (Curtois 5-11), the root priced thoroughly 10-17 s of 45 (Curtois 8, 9, 11); Curtois 12's root takes
-# over 30 s, a dive that would not fit at 60 s.
+# time (Curtois 5-11), the root priced thoroughly 10-17 s of 45 (Curtois 8, 9, 11). Curtois 12's root took
+# 19-30 s, and a check at 0.05 of the time gave that dive up early; since ``best_line`` is compiled it takes
+# ~14 s, and its dives at 60 s end at 4255-5107 where plain CP-SAT reaches 4854-5987 (twenty-fourth session).
 ROOT_SHARE = 0.4
-# A root LP still far from converging is seen early: the first round after this share of the dive's time (2.25 s
-# at 60 s), while pricing is at its default, in which lines price out for CROWDED_ROUND of the employees or
-# more gives the dive up there, and the time goes to other searches. From the constructed lines, Curtois 12
-# (root ~25 s) prices out for 92-100 % of its 60 employees in each round until 3-4.5 s (sooner on a faster
-# machine or pricing); Curtois 6-11 for at most 67 % from 1.5 s (9: 36 employees, 100 % until 0.8 s, 44 % at
-# 1.3 s); 5, 6 and 10 converge first. At 0.075 (3.4 s), I12's check missed in 4 of 6 dives (twenty-first
-# session); at 0.05 it caught 3 of 3, and 6-11 converged. Seen early only: from CP-SAT's crowded lines,
-# Curtois 12 is at ~50 % from 4.2 s.
-CHECK_SHARE = 0.05
-CROWDED_ROUND = 0.75
 # The programme's rounds of prices (``best_line``'s iterations) when the root LP is priced thoroughly, once
 # nothing prices out at its default. The default (15) misses lines: Curtois 9's LP stopped at 494 where
 # exact pricing reaches 405.7 (optimum 439); Curtois 8's at 1381 against 1296.6. Priced thoroughly (40
@@ -194,15 +185,10 @@ class _Master:
             line = min(lines, key=lambda line: (not line.feasible, line.cost))
         return line.feasible and line.cost < convexity - _EPS and self.add(e, line.choice)
 
-    def generate(
-        self, until: float, *, thorough: bool = False, check_at: float | None = None
-    ) -> tuple[np.ndarray, bool] | None:
+    def generate(self, until: float, *, thorough: bool = False) -> tuple[np.ndarray, bool] | None:
         """Column generation for the employees not fixed until no line prices out (or ``until``): the last
         LP's share of each column and whether it converged; None if the LP failed. ``thorough``: once nothing
-        prices out, pricing goes on thoroughly (``price``) until nothing does so either. ``check_at``: the
-        first round after it, while pricing is at its default, where lines price out for ``CROWDED_ROUND`` of
-        the employees or more ends the generation there, not converged (the first thorough rounds price out
-        for most employees: Curtois 6)."""
+        prices out, pricing goes on thoroughly (``price``) until nothing does so either."""
         harder = False
         while True:
             solved = self.solve()
@@ -212,12 +198,7 @@ class _Master:
             if time.perf_counter() >= until:
                 return share, False
             free = [e for e in range(len(self.problems)) if e not in self.fixed]
-            checking = check_at is not None and not harder and time.perf_counter() >= check_at
             added = [self.price(e, convexity[e], cover_price, harder) for e in free if time.perf_counter() < until]
-            if checking:
-                if sum(added) >= CROWDED_ROUND * len(free):
-                    return share, False
-                check_at = None
             if not any(added):
                 if thorough and not harder:
                     harder = True
@@ -264,9 +245,8 @@ def dived_lines(
     master = _Master(problems, demand)
     for e, choice in enumerate(start):
         master.add(e, choice)
-    span = deadline - began
-    root_until = began + span * ROOT_SHARE
-    root = master.generate(root_until, check_at=began + span * CHECK_SHARE)
+    root_until = began + (deadline - began) * ROOT_SHARE
+    root = master.generate(root_until)
     if root is None or not root[1]:
         return None
     # Priced thoroughly for what is left of the root's time, converged or not (Curtois 19: the default

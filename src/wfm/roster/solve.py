@@ -54,9 +54,9 @@ class SolveSettings:
     # When the greedy start gives up on a smaller model whose lines all have their dynamic programme (cover per
     # day and shift), a roster by column generation and diving (``wfm.roster.columns``) in up to this share of
     # the time limit, as plain CP-SAT's first roster and hint; 0: off. Curtois at 60 s, medians of 3: 5 1146,
-    # 6 1961, 7 1059, 8 1343, 9 441, 10 4631, 11 3449 against 1248, 2150, 1071, 1628, 442, 4833, 3553 without;
-    # 12 4868 (its dive is given up at its root's check) against 4676. benchmarks/curtois/NOTES.md, seventeenth
-    # to twentieth sessions.
+    # 6 1961, 7 1059, 8 1343, 9 441, 10 4631, 11 3449 against 1248, 2150, 1071, 1628, 442, 4833, 3553 without
+    # (benchmarks/curtois/NOTES.md, seventeenth to twentieth sessions); 12 4255 and 4669 against 4854-5987
+    # (twenty-fourth, once its root fitted).
     columns_share: float = 0.75
     # ... on horizons up to this many days. Curtois at 600 s, one run each (nineteenth and twentieth sessions):
     # 14 and 15 (42 days) 1299 and 3938, 16 and 17 (56 days) 3235 and 5758, 18 and 19 (84 days) 4567 and 3468,
