@@ -618,11 +618,14 @@ def _measured(
 
 
 @njit(cache=True)
-def _breach(
-    total_paid: float, per_template: np.ndarray, weekends: int, max_per_template: np.ndarray, low: float,
-    high: float, max_weekends: int, unit_min: float,
-) -> float:
-    """``linedp._judged``: how far a line breaks the horizon's limits, in shifts."""
+def _judged(
+    choice: np.ndarray, start: np.ndarray, cost: np.ndarray, paid: np.ndarray, template: np.ndarray,
+    weekend_number: np.ndarray, per_template: np.ndarray, weekend_seen: np.ndarray, max_per_template: np.ndarray,
+    low: float, high: float, max_weekends: int, unit_min: float,
+) -> tuple[float, float]:
+    """``linedp._judged``: a line's cost and how far it breaks the horizon's limits, in shifts."""
+    line_cost, total_paid, weekends = _measured(choice, start, cost, paid, template, weekend_number, per_template,
+                                                weekend_seen)
     breach = 0.0
     for t in range(len(per_template)):
         breach += max(0.0, per_template[t] - max_per_template[t])
@@ -632,7 +635,7 @@ def _breach(
         breach += max(0.0, low - total_paid) / unit_min
     if max_weekends >= 0:
         breach += max(0, weekends - max_weekends)
-    return breach
+    return line_cost, breach
 
 
 # A price searched by bisection (``linedp.best_line``), as an array: price, floor, low, high, first stride,
@@ -763,9 +766,8 @@ def best_line(
             candidate = repair_templates(choice, low, high, start, cost, paid, template, max_per_template,
                                          succession, succession_start)
         if len(candidate):
-            c_cost, c_paid, c_weekends = _measured(candidate, start, cost, paid, template, weekend_number,
-                                                   per_template, weekend_seen)
-            c_breach = _breach(c_paid, per_template, c_weekends, max_per_template, low, high, max_weekends, unit_min)
+            c_cost, c_breach = _judged(candidate, start, cost, paid, template, weekend_number, per_template,
+                                       weekend_seen, max_per_template, low, high, max_weekends, unit_min)
             if c_breach < best_breach or (c_breach == best_breach and c_cost < best_cost):
                 best, best_cost, best_breach = candidate, c_cost, c_breach
         if above > 0:
@@ -788,9 +790,8 @@ def best_line(
             candidate = _mended(near_line[side], near_paid[side], low, high, cost, paid, template, start, succession,
                                 succession_start, weekend_number, max_per_template, max_weekends, max_run, min_run,
                                 min_rest, edge_exempt, alt_start, alt, alt_cost, alt_paid, alt_template)
-            c_cost, c_paid, c_weekends = _measured(candidate, start, cost, paid, template, weekend_number,
-                                                   per_template, weekend_seen)
-            c_breach = _breach(c_paid, per_template, c_weekends, max_per_template, low, high, max_weekends, unit_min)
+            c_cost, c_breach = _judged(candidate, start, cost, paid, template, weekend_number, per_template,
+                                       weekend_seen, max_per_template, low, high, max_weekends, unit_min)
             if c_breach < best_breach or (c_breach == best_breach and c_cost < best_cost):
                 best, best_cost, best_breach = candidate, c_cost, c_breach
     return best, best_cost, best_breach
