@@ -638,8 +638,10 @@ def _judged(
     return line_cost, breach
 
 
-# A price searched by bisection (``linedp.best_line``), as an array: price, floor, low, high, first stride,
-# stride.
+# A price searched by bisection (``best_line``), as an array: price, floor, low, high, first stride, stride. It
+# is raised while the quantity it prices is above its limit, lowered while below; strides double until the price
+# is bracketed. The other prices move meanwhile, so a bracket that has closed (to 1/64 of the first stride) on a
+# price still on the wrong side is opened again, with the first stride.
 _PRICE, _FLOOR, _LOW, _HIGH, _FIRST_STRIDE, _STRIDE = 0, 1, 2, 3, 4, 5
 
 

@@ -292,8 +292,7 @@ def _repair_templates(problem: LineProblem, choice: list[int]) -> list[int]:
     found. Each pass collects every day's swaps and applies them in order of cost, each checked against the
     line as it stands then. Compiled (``_linekernel.repair_templates``): as Python it took 29 of a 94-s dive
     on Curtois 8, whose night shifts are limited to 4."""
-    low = float(problem.min_total_min) if problem.min_total_min is not None else -_INF
-    high = float(problem.max_total_min) if problem.max_total_min is not None else _INF
+    low, high = _minutes_window(problem)
     layout = problem.layout
     return _compiled().repair_templates(
         np.array(choice, np.int64), low, high, layout.start, layout.cost, layout.paid, layout.template,
@@ -308,8 +307,7 @@ def _repair_minutes(problem: LineProblem, choice: list[int], paid: float) -> lis
     weekend rules allow. A line priced at the breakpoint of the minute price often lies one shift outside a
     narrow window (Curtois 16: 16380-16860 minutes, every shift 480; Curtois 24: 111600-112320). Compiled
     (``_linekernel.repair_minutes``): a change costs a pass over every day's alternatives."""
-    low = float(problem.min_total_min) if problem.min_total_min is not None else -_INF
-    high = float(problem.max_total_min) if problem.max_total_min is not None else _INF
+    low, high = _minutes_window(problem)
     if low <= paid <= high:
         return list(choice)
     layout = problem.layout
@@ -381,8 +379,7 @@ def best_line(
     as Python around the compiled recursion, three quarters of a Curtois 19 line's 2.9 ms were the Python."""
     layout = problem.layout
     alts = layout.alternatives
-    low = float(problem.min_total_min) if problem.min_total_min is not None else -_INF
-    high = float(problem.max_total_min) if problem.max_total_min is not None else _INF
+    low, high = _minutes_window(problem)
     choice, cost, breach = _compiled().best_line(
         layout.cost, layout.paid, layout.template, layout.start, layout.succession, layout.succession_start,
         layout.weekend_number, problem.max_per_template, low, high, _or_none(problem.max_weekends),
@@ -458,8 +455,7 @@ def polish_line(problem: LineProblem, choice: list[int], until: float | None = N
     of the best responses on Curtois 21, 5 of 15 lines had a pair worth ~100 (a person short covered). Each
     step's search over the moves is ``_linekernel.best_move``, compiled."""
     held = np.array(choice, np.int64)
-    low = float(problem.min_total_min) if problem.min_total_min is not None else -_INF
-    high = float(problem.max_total_min) if problem.max_total_min is not None else _INF
+    low, high = _minutes_window(problem)
     layout = problem.layout
     alts = layout.alternatives
     near = (problem.max_run or problem.min_run) + problem.min_rest + 1  # pairs this close may share a run
@@ -484,6 +480,13 @@ def polish_line(problem: LineProblem, choice: list[int], until: float | None = N
             break
         held[alts.day[best]] = alts.alt[best]
     return held.tolist()
+
+
+def _minutes_window(problem: LineProblem) -> tuple[float, float]:
+    """The horizon's paid minutes allowed: minimum and maximum, -inf / inf where there is none."""
+    low = float(problem.min_total_min) if problem.min_total_min is not None else -_INF
+    high = float(problem.max_total_min) if problem.max_total_min is not None else _INF
+    return low, high
 
 
 def _or_none(limit: int | None) -> int:
