@@ -8,7 +8,8 @@ its repairs is 7 times faster, the polish 4 times (60 captured Curtois lines, th
 code). Compiled too, the rounds of prices around the recursion take a line from 2.9 to 0.7 ms (Curtois 19)
 and find the same lines (1514 captured lines of Curtois 5-22: 3 differ, ties of equal cost). No library does
 these resource-constrained paths and moves over a roster's days, so they are written here. Imported on first
-use (numba takes ~0.4 s to import); compiled once per machine (~20 s) and cached beside this file.
+use (numba takes ~0.4 s to import); compiled once per machine (~30 s: `make` does it at install) and cached
+beside this file.
 
 ``shortest_line``'s states of a day (flat in ``work``, day ``d``'s from ``work_start[d]``): ``work[f, k, r]``,
 the cheapest path ending on option k in a run of r + 1 days of work (capped at the minimum when there is no
