@@ -723,7 +723,7 @@ def best_line(
     runs = max_run if max_run >= 0 else min_run
     per_template = np.zeros(templates)
     weekend_seen = np.zeros(max(1, weekend_number.max() + 1 if days else 1), np.bool_)
-    alt_cost = np.zeros(0)  # built when a line is first mended
+    alt_cost = _alternative_costs(cost, start, alt_start)
     minute = _bisection(scale / unit_min / 8, -_INF)
     weekend = _bisection(scale / 4, 0.0)
     template_price = np.zeros(templates)
@@ -759,8 +759,6 @@ def best_line(
                     first_side = side
                 near_distance[side], near_line[side], near_paid[side] = outside, choice, total_paid
                 if outside <= 2 * longest_min:
-                    if not len(alt_cost):
-                        alt_cost = _alternative_costs(cost, start, alt_start)
                     candidate = _mended(choice, total_paid, low, high, cost, paid, template, start, succession,
                                         succession_start, weekend_number, max_per_template, max_weekends, max_run,
                                         min_run, min_rest, edge_exempt, alt_start, alt, alt_cost, alt_paid,
@@ -788,8 +786,6 @@ def best_line(
         for side in (first_side, 1 - first_side):
             if side < 0 or near_distance[side] == _INF or near_distance[side] <= 2 * longest_min:
                 continue
-            if not len(alt_cost):
-                alt_cost = _alternative_costs(cost, start, alt_start)
             candidate = _mended(near_line[side], near_paid[side], low, high, cost, paid, template, start, succession,
                                 succession_start, weekend_number, max_per_template, max_weekends, max_run, min_run,
                                 min_rest, edge_exempt, alt_start, alt, alt_cost, alt_paid, alt_template)
