@@ -625,8 +625,8 @@ def test_master_lp_kept_in_highs_matches_a_fresh_linprog_as_lines_are_fixed_and_
 
 def test_solve_roster_starts_plain_cp_sat_from_the_dived_roster(monkeypatch):
     """A model the greedy start gives up on (Curtois 4: cover per day and shift) starts from the dive's roster
-    (``columns_share``, on by default): the dive runs, and the solve ends no worse than that roster, keeping
-    every rule."""
+    (``columns_share``, on by default): the dives run, and the solve ends no worse than their best roster,
+    keeping every rule."""
     dives = []
 
     def spy(problems, *args, **kwargs):
@@ -637,11 +637,12 @@ def test_solve_roster_starts_plain_cp_sat_from_the_dived_roster(monkeypatch):
     parsed = parse_instance(INSTANCES / "Instance4.txt")
     scenario = to_scenario(parsed)
     result = solve_roster(scenario, SolveSettings(time_limit_s=20, num_workers=2, explain=False))
-    assert len(dives) == 1 and dives[0][1] is not None
-    started = evaluate(parsed, _table(scenario, dives[0][0], dives[0][1].lines))
+    # Curtois 4's dives take well under a second each: repeated from other seeds' lines (``dive_repeat_share``).
+    done = [evaluate(parsed, _table(scenario, problems, dive.lines)) for problems, dive in dives if dive is not None]
+    assert len(done) >= 2 and all(started.violations == [] for started in done)
     final = evaluate(parsed, solution_from_roster(result.roster))
-    assert started.violations == [] and final.violations == []
-    assert final.objective == result.objective <= started.objective
+    assert final.violations == []
+    assert final.objective == result.objective <= min(started.objective for started in done)
 
 
 def test_the_lines_a_dive_fixed_last_are_solved_again_by_cp_sat_with_every_other_line_kept():
