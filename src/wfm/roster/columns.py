@@ -208,10 +208,12 @@ class _Master:
 
 @dataclasses.dataclass
 class Dive:
-    """A dive's roster of lines; its employees in the order the dive fixed their lines and when (``perf_counter``),
-    and when it ended. No fixings where the start's lines were the better roster and are returned instead."""
+    """A dive's roster of lines and its cost (``roster_cost``); its employees in the order the dive fixed their
+    lines and when (``perf_counter``), and when it ended. No fixings where the start's lines were the better
+    roster and are returned instead."""
 
     lines: list[list[int]]
+    cost: float
     fixing_order: list[int]
     fixed_at: list[float]
     ended_at: float
@@ -297,9 +299,10 @@ def dived_lines(
         share, steps = generated[0], steps + 1
     lines = [list(master.columns[fixed[e]].choice) for e in range(len(problems))]
     improve_lines(problems, lines, demand, deadline, seed=seed)
-    if roster_cost(problems, lines, demand) <= roster_cost(problems, start, demand):
-        return Dive(lines, list(fixed), fixed_at, time.perf_counter())  # a dict keeps the order its keys were set in
-    return Dive([list(choice) for choice in start], [], [], time.perf_counter())
+    cost, start_cost = roster_cost(problems, lines, demand), roster_cost(problems, start, demand)
+    if cost <= start_cost:  # ``fixed``, a dict, keeps the order its keys were set in
+        return Dive(lines, cost, list(fixed), fixed_at, time.perf_counter())
+    return Dive([list(choice) for choice in start], start_cost, [], [], time.perf_counter())
 
 
 def roster_cost(problems: list[LineProblem], choices: list[list[int]], demand: list[ShiftDemand]) -> float:

@@ -12,7 +12,7 @@ import pandas as pd
 from ortools.sat.python import cp_model
 
 from wfm.roster import lns
-from wfm.roster.columns import Dive, dived_lines, roster_cost
+from wfm.roster.columns import Dive, dived_lines
 from wfm.roster.domain import Scenario
 from wfm.roster.greedy import greedy_assignments
 from wfm.roster.lns import LnsStats
@@ -442,7 +442,7 @@ def _dived_start(
     with the next seed, and the best roster kept."""
     began = time.perf_counter()
     repeat_until = min(until, began + settings.time_limit_s * settings.dive_repeat_share)
-    best: tuple[float, dict[tuple[int, int, str], int], Dive] | None = None
+    best: tuple[dict[tuple[int, int, str], int], Dive] | None = None
     seed, deadline = settings.seed, until
     while True:
         now = time.perf_counter()
@@ -455,14 +455,14 @@ def _dived_start(
         dived = dived_lines(lines.problems, lines.choices, lines.demand, deadline, seed=seed)
         if dived is None:
             break
-        cost = roster_cost(lines.problems, dived.lines, lines.demand)
-        if best is None or cost < best[0]:
-            best = (cost, lines.chosen(dived.lines), dived)
+        if best is None or dived.cost < best[1].cost:
+            best = (lines.chosen(dived.lines), dived)
         # Another dive where one as long as this one, and half again, fits before ``repeat_until``.
-        if time.perf_counter() + 1.5 * (time.perf_counter() - now) > repeat_until:
+        ended = time.perf_counter()
+        if ended + 1.5 * (ended - now) > repeat_until:
             break
         seed, deadline = seed + 1, repeat_until
-    return None if best is None else best[1:]
+    return best
 
 
 def _mended_start(
