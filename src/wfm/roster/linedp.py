@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from ortools.sat.python import cp_model
 
 from wfm.roster.domain import ShiftDemand
 from wfm.roster.model import RosterModel, employee_rules, weekend_groups
@@ -47,6 +48,16 @@ _SUPPORTED_RULES = {
     "forbidden_successions", "allowed_templates", "max_shift_minutes", "meal_break", "handover_min",
     "night_start", "night_end", "night_min_overlap_min",
 }
+
+
+@dataclass
+class LineModel:
+    """One employee's line as CP-SAT's model without the demand (its objective: the line's own terms), and per
+    day its option variables in the positions of the line's ``LineProblem``: the exact pricing problem of column
+    generation, where the programme only prices the horizon's limits."""
+
+    model: cp_model.CpModel
+    variables: list[list[int]]
 
 
 @dataclass

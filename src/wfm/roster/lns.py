@@ -129,9 +129,11 @@ def improve(
     on_improvement: Callable[[float, list[int]], None] | None = None,
     sub_models: bool = True,
     lines: LineResponses | None = None,
+    target: float = -float("inf"),
 ) -> tuple[list[int], float, LnsStats]:
-    """Improve a full solution (values of every model variable, by proto index) until ``deadline``; with
-    ``lines``, best responses are a third kind of step (on sub-models only)."""
+    """Improve a full solution (values of every model variable, by proto index) until ``deadline`` or an
+    objective at ``target`` (a proven bound); with ``lines``, best responses are a third kind of step (on
+    sub-models only)."""
     rng = random.Random(seed)
     by_employee, by_day = _neighbourhoods(built)
     employees, days = sorted(by_employee), sorted(by_day)
@@ -152,7 +154,7 @@ def improve(
         kinds.append("lines")
     recent_gain = dict.fromkeys(kinds, 0.0)
     recent_s = dict.fromkeys(kinds, 1e-9)
-    while time.perf_counter() < deadline - 0.2:
+    while time.perf_counter() < deadline - 0.2 and best_objective > target:
         stats.steps += 1
         kind = rng.choices(kinds, _kind_weights([recent_gain[k] / recent_s[k] for k in kinds]))[0]
         step_started = time.perf_counter()

@@ -23,7 +23,7 @@ class Progress:
 
 class ProgressCallback(cp_model.CpSolverSolutionCallback):
     """Counts the rosters found and when, keeps the best objective and bound, and passes each roster on to
-    ``report``."""
+    ``report``. A search that finds a roster at ``target`` (a bound proven outside it) stops there."""
 
     def __init__(self, report: Callable[[Progress], None] | None) -> None:
         super().__init__()
@@ -34,9 +34,12 @@ class ProgressCallback(cp_model.CpSolverSolutionCallback):
         self.solutions = 0
         self.objective = math.inf
         self.bound = -math.inf
+        self.target = -math.inf
 
     def on_solution_callback(self) -> None:
         self.external(self.ObjectiveValue(), self.BestObjectiveBound())
+        if self.objective <= self.target:
+            self.stop_search()
 
     def external(self, objective: float, bound: float) -> None:
         """Record a roster found by this solve or outside it (greedy start, neighbourhood search)."""

@@ -24,6 +24,7 @@ from ortools.sat.python import cp_model
 
 from wfm.roster.domain import Employee, Scenario, ShiftDemand
 from wfm.roster.linedp import (
+    LineModel,
     LineProblem,
     best_line,
     demand_arrays,
@@ -53,12 +54,13 @@ class Lines:
     """The constructed lines, where each has its dynamic programme, for best responses later on: per employee
     its ``LineProblem``, its line (per day the option position worked, -1 for a rest day) and per day the key
     ``(option, skill)`` of each option position (the whole model's ``x`` key, with the employee), and the
-    demand they cover."""
+    demand they cover; where asked for, each line's CP-SAT model (``models``: exact pricing)."""
 
     problems: list[LineProblem]
     keys: list[list[list[tuple[int, str]]]]
     demand: list[ShiftDemand]
     choices: list[list[int]]
+    models: list[LineModel] | None = None
 
     def chosen(self, choices: list[list[int]]) -> dict[tuple[int, int, str], int]:
         """Lines of these employees as hint values for the whole model's ``x`` (keys set to 1)."""
@@ -116,6 +118,7 @@ def sequential_assignments(
     seed: int = 0,
     skip: frozenset[RuleGroup] = frozenset(),
     give_up: float | None = None,
+    keep_models: bool = False,
 ) -> Construction | None:
     """A roster, each employee's line solved alone, in turn, until ``deadline`` (shared evenly among those left,
     at least ``_LINE_MIN_S`` a line as far as ``give_up`` leaves time for the lines to come); rule groups in
@@ -126,7 +129,9 @@ def sequential_assignments(
     Where the line's dynamic programme (``wfm.roster.linedp``) represents every line, a line it finds keeping
     every rule is taken without CP-SAT (else it hints CP-SAT), the lines get ``LINES_SHARE`` of the time, and
     then each line is re-solved against all the others' cover (``linedp.improve_lines``) up to ``deadline``;
-    the lines come back with the roster for later best responses (``Construction.lines``).
+    the lines come back with the roster for later best responses (``Construction.lines``), and with
+    ``keep_models`` their CP-SAT models (``Lines.models``; kept only where asked for: Curtois 24's would be
+    150 models of 364 days).
 
     None when some employee's own rules admit no line (or none is found by ``give_up``).
     """
@@ -142,6 +147,7 @@ def sequential_assignments(
     problems: list[LineProblem] = []  # while every line has its dynamic programme (``wfm.roster.linedp``)
     choices: list[list[int]] = []
     keys: list[dict[int, tuple[int, str]]] = []  # per employee, option variable -> (option, skill)
+    models: list[LineModel] = []
     programmes = True
     construction_deadline = deadline
     deadline = time.perf_counter() + (deadline - time.perf_counter()) * LINES_SHARE
@@ -165,6 +171,8 @@ def sequential_assignments(
             if problem is None:
                 programmes = False
                 deadline = construction_deadline  # no line improvement to come: the lines have all the time
+            elif keep_models:
+                models.append(LineModel(built.model, problem.variables))
         if problem is None:
             single, built = residual_model(employee)
         options = built.options
@@ -221,6 +229,7 @@ def sequential_assignments(
         [[[key[v] for v in day] for day in problem.variables] for problem, key in zip(problems, keys, strict=True)],
         scenario.shift_demand,
         choices,
+        models if keep_models else None,
     )
     return Construction(lines.chosen(choices), lines)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
@@ -264,6 +265,7 @@ def solve_roster(
     callback = ProgressCallback(progress)
     start_solver = None
     responses = None  # best responses for the neighbourhood search, where the constructed lines have them
+    floor = -math.inf  # a lower bound proven while constructing the start
     if settings.hint is not None and not settings.hint.empty:
         # A previous roster (re-rostering): kept as it is where still possible, as the first solution.
         values = _hint_values(built, settings.hint)
@@ -273,13 +275,17 @@ def solve_roster(
             built.model.proto.solution_hint.values.extend(v for _, v in values)
     elif settings.greedy_start and (start := _start_values(built, settings, skip, deadline)) is not None:
         responses = start.responses
+        if start.bound is not None:  # a search that reaches the bound stops there
+            floor = callback.target = start.bound
         start_solver = _fixed_start(built, settings, deadline, callback, start.values)
         if start_solver is not None and start.mended:
             start_solver = _mended_start(built, settings, start_solver, callback, start.mended, start.mend_until)
     straight_to_lns = (
         start_solver is not None and settings.lns and len(built.model.proto.variables) > settings.plain_max_variables
     )
-    if straight_to_lns:  # plain CP-SAT's presolve alone would eat the time: no bound from it either
+    if start_solver is not None and start_solver.ObjectiveValue() <= floor:  # proven optimal already
+        solver, status, bound = start_solver, cp_model.OPTIMAL, floor
+    elif straight_to_lns:  # plain CP-SAT's presolve alone would eat the time: no bound from it either
         solver, status, bound = start_solver, cp_model.UNKNOWN, None
     else:
         solver = _solver(settings, deadline - time.perf_counter(), search=True)
@@ -318,11 +324,16 @@ def solve_roster(
     status_name = "FEASIBLE" if solver is start_solver else solver.StatusName(status)
     found_roster = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
     objective = solver.ObjectiveValue() if found_roster else None
+    if found_roster and floor > (bound if bound is not None else -math.inf):
+        bound = floor
     lns_stats = None
-    if settings.lns and status_name == "FEASIBLE" and deadline - time.perf_counter() > 1.0:
+    at_bound = found_roster and bound is not None and objective <= bound
+    if settings.lns and status_name == "FEASIBLE" and not at_bound and deadline - time.perf_counter() > 1.0:
         solver, objective, lns_stats = _neighbourhood_search(
-            built, solver, settings, deadline, callback, bound, responses
+            built, solver, settings, deadline, callback, bound, responses, floor
         )
+    if found_roster and bound is not None and objective <= bound:  # also at a bound proven outside the search
+        status_name = "OPTIMAL"
     stats = {
         "wall_time_s": time.perf_counter() - started,
         "first_solution_s": callback.first_solution_s if callback.first_solution_s is not None else float("nan"),
@@ -387,13 +398,14 @@ def _fixed_start(
 @dataclass
 class _Start:
     """A constructed first roster: assignment values (proto index, value), its lines' best responses for the
-    neighbourhood search where it has them, and the employees whose lines CP-SAT solves again before the
-    search, by ``mend_until`` (a dive's last fixings)."""
+    neighbourhood search where it has them, the employees whose lines CP-SAT solves again before the search,
+    by ``mend_until`` (a dive's last fixings), and a lower bound where a dive's root proved one."""
 
     values: list[tuple[int, int]]
     responses: lns.LineResponses | None = None
     mended: list[int] = field(default_factory=list)
     mend_until: float = 0.0
+    bound: int | None = None  # a lower bound on the objective, proven while constructing it
 
 
 def _start_values(
@@ -406,6 +418,7 @@ def _start_values(
     responses = None
     mended: list[int] = []
     mend_until = 0.0
+    bound = None
     scenario = built.scenario
     if chosen is None and len(built.model.proto.variables) > settings.plain_max_variables:
         until = min(deadline, time.perf_counter() + settings.time_limit_s * settings.sequential_share)
@@ -424,45 +437,54 @@ def _start_values(
         until = min(deadline, time.perf_counter() + settings.time_limit_s * settings.columns_share)
         dived = _dived_start(scenario, settings, skip, until)
         if dived is not None:
-            chosen, dive = dived
+            chosen, dive, bound = dived
             mended, mend_s = dive.last_fixed(settings.dive_mend_share)
             mend_until = min(until, time.perf_counter() + mend_s)
     if chosen is None:
         return None
-    return _Start([(var.Index(), int(key in chosen)) for key, var in built.x.items()], responses, mended, mend_until)
+    values = [(var.Index(), int(key in chosen)) for key, var in built.x.items()]
+    return _Start(values, responses, mended, mend_until, bound)
 
 
 def _dived_start(
     scenario: Scenario, settings: SolveSettings, skip: frozenset[RuleGroup], until: float
-) -> tuple[dict[tuple[int, int, str], int], Dive] | None:
+) -> tuple[dict[tuple[int, int, str], int], Dive, int | None] | None:
     """A first roster by column generation and diving over the lines (``wfm.roster.columns``) by ``until``,
-    from lines built employee by employee (a tenth of that time), and the dive; None where the lines have no
-    dynamic programme or the dive would not finish in time (plain CP-SAT is then left the time from there).
-    While a dive would fit again in ``dive_repeat_share`` of the time limit, it is repeated from lines built
-    with the next seed, and the best roster kept."""
+    from lines built employee by employee (a tenth of that time), the dive, and the best lower bound of the
+    dives' roots on the objective (None if none was priced to proof); None where the lines have no dynamic
+    programme or the dive would not finish in time (plain CP-SAT is then left the time from there). While a
+    dive would fit again in ``dive_repeat_share`` of the time limit, it is repeated from lines built with the
+    next seed, and the best roster kept."""
     began = time.perf_counter()
     repeat_until = min(until, began + settings.time_limit_s * settings.dive_repeat_share)
     best: tuple[dict[tuple[int, int, str], int], Dive] | None = None
+    bound: int | None = None
     seed, deadline = settings.seed, until
     while True:
         now = time.perf_counter()
         construction = sequential_assignments(
-            scenario, now + (deadline - now) / 10, workers=settings.workers, seed=seed, skip=skip, give_up=deadline
+            scenario, now + (deadline - now) / 10, workers=settings.workers, seed=seed, skip=skip, give_up=deadline,
+            keep_models=True,
         )
         if construction is None or construction.lines is None:
             break
         lines = construction.lines
-        dived = dived_lines(lines.problems, lines.choices, lines.demand, deadline, seed=seed)
+        dived = dived_lines(lines.problems, lines.choices, lines.demand, deadline, seed=seed, models=lines.models)
         if dived is None:
             break
+        if dived.bound is not None:  # the objective is integral
+            found = math.ceil(dived.bound - 1e-6 * max(1.0, abs(dived.bound)))
+            bound = found if bound is None else max(bound, found)
         if best is None or dived.cost < best[1].cost:
             best = (lines.chosen(dived.lines), dived)
+        if bound is not None and best[1].offset is not None and best[1].cost + best[1].offset <= bound:
+            break  # proven optimal
         # Another dive where one as long as this one, and half again, fits before ``repeat_until``.
         ended = time.perf_counter()
         if ended + 1.5 * (ended - now) > repeat_until:
             break
         seed, deadline = seed + 1, repeat_until
-    return best
+    return None if best is None else (*best, bound)
 
 
 def _mended_start(
@@ -518,17 +540,18 @@ def _neighbourhood_search(
     callback: ProgressCallback,
     bound: float | None,
     responses: lns.LineResponses | None = None,
+    target: float = -math.inf,
 ) -> tuple[cp_model.CpSolver, float, LnsStats]:
-    """Improve a roster by LNS (with ``responses``, best responses of its lines as one kind of step), then solve
-    once more with it fixed, so a solver holds it for extraction. Returns that solver, the objective and the
-    search statistics."""
+    """Improve a roster by LNS (with ``responses``, best responses of its lines as one kind of step) until the
+    deadline or a roster at ``target`` (a proven bound), then solve once more with it fixed, so a solver holds
+    it for extraction. Returns that solver, the objective and the search statistics."""
 
     def report(objective: float, _solution: list[int]) -> None:
         callback.external(objective, bound if bound is not None else float("-inf"))
 
     best, objective, stats = lns.improve(
         built, list(solver.ResponseProto().solution), solver.ObjectiveValue(), deadline - 0.5,
-        workers=settings.workers, seed=settings.seed, on_improvement=report, lines=responses,
+        workers=settings.workers, seed=settings.seed, on_improvement=report, lines=responses, target=target,
     )
     holder, status = _fixed_solve(built, settings, list(enumerate(best)), 30.0)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
