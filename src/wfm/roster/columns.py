@@ -6,7 +6,9 @@ Curtois 8, with exact pricing (CP-SAT on each line), 1296.6 against the proven o
 each day and shift; each employee's dynamic programme (``linedp.best_line``) against those prices gives the
 next lines (the pricing problem). The programme prices the horizon's limits, so it is not exact and the LP
 stops higher (1381 on Curtois 8; 1340 where the root is priced thoroughly), but in ~0.1 s a round for 30 lines
-where CP-SAT takes 2 s.
+where CP-SAT takes 2 s. Where the lines' CP-SAT models are given, the root is then priced exactly as far as
+``EXACT_SHARE`` of the time goes: its LP then gives a lower bound on the roster's objective (the LP plus each
+line's least reduced cost, a Lagrangian bound), and a roster at that bound is proven optimal.
 
 Diving turns the LP into a roster: the lines the LP holds at ``FIX_SHARE`` or more are fixed (else, of the lines it
 holds most, the one whose fixing raises it least), the LP is solved again with new lines priced for the others,

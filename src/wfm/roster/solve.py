@@ -477,7 +477,7 @@ def _dived_start(
             bound = found if bound is None else max(bound, found)
         if best is None or dived.cost < best[1].cost:
             best = (lines.chosen(dived.lines), dived)
-        if bound is not None and best[1].offset is not None and best[1].cost + best[1].offset <= bound:
+        if bound is not None and best[1].offset is not None and best[1].cost + best[1].offset <= bound + 1e-6:
             break  # proven optimal
         # Another dive where one as long as this one, and half again, fits before ``repeat_until``.
         ended = time.perf_counter()
