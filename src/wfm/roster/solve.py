@@ -310,6 +310,7 @@ def solve_roster(
     if status == cp_model.INFEASIBLE and settings.explain:
         found, soft = _explain(scenario, skip, settings)
         conflicts.extend(found)
+        floor = -math.inf  # the start's bound holds for the rules kept, not for a model that may break them
         built = RosterModel(scenario, explain=True, skip=skip)
         for group, lit in built.group_literals.items():
             if group in soft:
