@@ -45,6 +45,7 @@ from wfm.roster.linedp import (
     covered_rows,
     demand_arrays,
     improve_lines,
+    line_choice,
     weekends_decided,
 )
 
@@ -239,7 +240,7 @@ class _Master:
         if solver.Solve(model) != cp_model.OPTIMAL:
             return None
         solution = solver.ResponseProto().solution
-        choice = [next((k for k, v in enumerate(day) if solution[v]), -1) for day in line_model.variables]
+        choice = line_choice(line_model, list(solution))
         column = _Column.of(e, problem, choice)
         own_value = line_model.model.proto.objective.offset + sum(
             c * (1 - solution[-v - 1] if v < 0 else solution[v]) for v, c in own

@@ -522,8 +522,9 @@ def hint_values(problem: LineProblem, line: Line) -> list[tuple[int, int]]:
     return values
 
 
-def line_choice(problem: LineProblem, solution: list[int]) -> list[int]:
-    """A solved line model's line: per day the option position worked, -1 for a rest day."""
+def line_choice(problem: LineProblem | LineModel, solution: list[int]) -> list[int]:
+    """A solved line model's line: per day the option position worked, -1 for a rest day (``problem``'s
+    variables: those of the model solved)."""
     return [next((k for k, v in enumerate(day) if solution[v]), -1) for day in problem.variables]
 
 
