@@ -58,8 +58,10 @@ def _line(instance: int, employee: int, seed: int, *, limits: bool, edge_exempt:
     })
 
 
-def _solve(built: RosterModel, fixed: list[tuple[int, int]] | None = None) -> tuple[int, float, float]:
-    """CP-SAT on the line model, optionally with ``fixed`` (proto index, value) pinned: status, objective and
+def _solve(
+    built: RosterModel, fixed: list[tuple[int, int]] | None = None, time_limit_s: float = 30
+) -> tuple[int, float, float]:
+    """CP-SAT on the model, optionally with ``fixed`` (proto index, value) pinned: status, objective and
     bound."""
     proto = built.model.proto
     saved = {i: list(proto.variables[i].domain) for i, _ in fixed or []}
@@ -68,7 +70,7 @@ def _solve(built: RosterModel, fixed: list[tuple[int, int]] | None = None) -> tu
         proto.variables[i].domain.extend([value, value])
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 2
-    solver.parameters.max_time_in_seconds = 30
+    solver.parameters.max_time_in_seconds = time_limit_s
     status = solver.Solve(built.model)
     for i, domain in saved.items():
         proto.variables[i].domain.clear()
@@ -686,6 +688,38 @@ def test_exact_pricing_makes_the_lp_over_lines_a_bound_below_the_best_known_rost
     bound = master.exact_bound(time.perf_counter() + 60)
     assert bound is not None
     assert 0.99 * CURTOIS5_LOWER_BOUND <= bound <= CURTOIS5_BEST_KNOWN < programme_lp
+
+
+def test_a_dive_step_priced_exactly_gives_an_lp_no_roster_with_its_fixed_lines_goes_below():
+    """A dive step on Curtois 4, three employees' lines fixed: the programme's pricing converges to an LP above a
+    roster CP-SAT finds on the whole model with those lines fixed, so it missed lines; priced exactly too
+    (``generate(exact_until=...)``), the step's LP is at or below that roster, as an LP over every line must be."""
+    parsed = parse_instance(INSTANCES / "Instance4.txt")
+    scenario = to_scenario(parsed)
+    # One worker: each line solved to the same optimum every time, so the same start and figures.
+    construction = sequential_assignments(scenario, time.perf_counter() + 5, workers=1, keep_models=True)
+    assert construction is not None and construction.lines is not None
+    lines = construction.lines
+    fixed = [0, 2, 4]
+    constants = sum(weight for *_, weight in parsed.on_requests)  # the lines' unmet on requests
+
+    def step_lp(exact: bool) -> float:
+        master = columns._Master(lines.problems, lines.demand, lines.models)
+        for e, choice in enumerate(lines.choices):
+            master.add(e, choice)
+        for e in fixed:
+            master.fix(e, e)  # column e is employee e's constructed line
+        until = time.perf_counter() + 60
+        assert master.generate(until, thorough=True, exact_until=until if exact else None)[1]
+        return master.objective() + constants
+
+    programme, exact = step_lp(False), step_lp(True)
+    built = RosterModel(scenario)
+    chosen = lines.chosen(lines.choices)
+    pinned = [(var.Index(), int(key in chosen)) for key, var in built.x.items() if key[0] in fixed]
+    status, roster, _ = _solve(built, pinned, time_limit_s=10)
+    assert status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    assert exact <= roster + 1e-6 < programme
 
 
 def test_curtois4_ends_at_its_proven_optimum_with_the_dive_s_bound():

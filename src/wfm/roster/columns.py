@@ -14,8 +14,9 @@ Diving turns the LP into a roster: the lines the LP holds at ``FIX_SHARE`` or mo
 holds most, the one whose fixing raises it least), the LP is solved again with new lines priced for the others,
 until every employee has a line; best responses (``linedp.improve_lines``) then mend what is left. The root, and
 the dive's steps while the dive keeps pace, are priced thoroughly once the default prices out nothing
-(``THOROUGH_ITERATIONS``, ``PACE_SHARE``), as far as their time goes (``ROOT_SHARE``, ``STEP_SLACK``); a dive
-behind its pace fixes several lines a step (``STEPS_SHARE``). A dive whose root LP does not converge at the default
+(``THOROUGH_ITERATIONS``, ``PACE_SHARE``), the root then exactly where the lines' models are given, as far as
+their time goes (``ROOT_SHARE``, ``STEP_SLACK``); a dive behind its pace fixes several lines a step
+(``STEPS_SHARE``). A dive whose root LP does not converge at the default
 pricing in ``ROOT_SHARE`` of its time, or which is not done by its deadline with more than ``CUT_SHORT_SHARE`` of
 its lines left, is given up: a dive cut short early and rounded ends far from its LP (Curtois 8: 3699 at 30 s).
 The price-and-branch alternative, an integer programme over the lines generated, found nothing near (Curtois 8:
@@ -85,6 +86,12 @@ DIVE_CANDIDATES = 5  # lines tried in a dive step where none is held at FIX_SHAR
 # published lower bounds), where the programme's stops above the optimum (Curtois 4: 1724.1 against 1716), and
 # its new lines are what the dive was missing: Curtois 4's dive ends at the optimum 1716 instead of 1718.
 EXACT_SHARE = 0.1
+# The dive's steps on pace (``PACE_SHARE``) priced exactly too, once the programme prices out nothing, until the
+# dive would fall off its pace. Off: paired at 60 s (twenty-seventh session) Curtois 12 gains (4277 / 4349 /
+# 4353 against 4361 / 4568 / 4471) but 8 loses (1410 / 1308 / 1408 / 1309 / 1413 / 1315 against 1318 / 1321 /
+# 1313 / 1319 / 1317 / 1329). Without the pace's limit 8 gained (1313 / 1309 / 1307), 5-7 and 9-11 held, but
+# 18 lost at 600 s (4779 against 4481): its exact steps took 54-169 s each and its dive ran out of time.
+EXACT_STEPS = False
 PRICE_SCALE = 100_000  # the duals in CP-SAT's integer objective, to 1e-5 an option
 _INF = float("inf")
 _EPS = 1e-6  # reduced costs above -_EPS price no new line
@@ -275,11 +282,15 @@ class _Master:
             if not added or self.generate(until, thorough=True) is None:
                 return best
 
-    def generate(self, until: float, *, thorough: bool = False) -> tuple[np.ndarray, bool] | None:
+    def generate(
+        self, until: float, *, thorough: bool = False, exact_until: float | None = None
+    ) -> tuple[np.ndarray, bool] | None:
         """Column generation for the employees not fixed until no line prices out (or ``until``): the last
         LP's share of each column and whether it converged; None if the LP failed. ``thorough``: once nothing
-        prices out, pricing goes on thoroughly (``price``) until nothing does so either."""
-        harder = False
+        prices out, pricing goes on thoroughly (``price``) until nothing does so either; ``exact_until`` (with
+        the lines' models): then each line is priced exactly (``price_exactly``) until then, the programme
+        again after a round that adds lines."""
+        stage = 0  # 0: the programme's default pricing, 1: thorough, 2: exact
         while True:
             solved = self.solve()
             if solved is None:
@@ -288,12 +299,26 @@ class _Master:
             if time.perf_counter() >= until:
                 return share, False
             free = [e for e in range(len(self.problems)) if e not in self.fixed]
-            added = [self.price(e, convexity[e], cover_price, harder) for e in free if time.perf_counter() < until]
+            if stage < 2:
+                added = [
+                    self.price(e, convexity[e], cover_price, stage == 1) for e in free if time.perf_counter() < until
+                ]
+            else:
+                added = []
+                for e in free:
+                    found = self.price_exactly(e, convexity[e], cover_price, min(until, exact_until))
+                    if found is None:  # not proven by ``until``: the LP over the lines added so far
+                        solved = self.solve()
+                        return None if solved is None else (solved[0], False)
+                    added.append(found[1])
+                stage = 1 if any(added) else 2
             if not any(added):
-                if thorough and not harder:
-                    harder = True
-                    continue
-                return share, time.perf_counter() < until
+                if stage == 0 and thorough:
+                    stage = 1
+                elif stage == 1 and self.models is not None and exact_until and time.perf_counter() < exact_until:
+                    stage = 2
+                else:
+                    return share, time.perf_counter() < until
 
 
 @dataclasses.dataclass
@@ -393,8 +418,16 @@ def dived_lines(
         if len(fixed) == len(problems):
             break
         now, left = time.perf_counter(), len(problems) - len(fixed)
-        on_pace = (now - root_done) / len(fixed) * left <= PACE_SHARE * (deadline - now)
-        generated = master.generate(min(deadline, now + STEP_SLACK * (deadline - now) / left), thorough=on_pace)
+        # On pace until the lines left, at the time per line fixed so far, would take ``PACE_SHARE`` of the time
+        # left; exact pricing (``EXACT_STEPS``) stops there.
+        ratio = left / len(fixed)
+        pace_until = (PACE_SHARE * deadline + ratio * root_done) / (PACE_SHARE + ratio)
+        on_pace = now <= pace_until
+        generated = master.generate(
+            min(deadline, now + STEP_SLACK * (deadline - now) / left),
+            thorough=on_pace,
+            exact_until=pace_until if on_pace and EXACT_STEPS else None,
+        )
         out_of_time = time.perf_counter() >= deadline
         if generated is None or (out_of_time and left > CUT_SHORT_SHARE * len(problems)):
             return None
