@@ -258,6 +258,18 @@ class _Master:
         # Each day's dual was rounded by at most half a unit: the cheapest line may be cheaper by twice that.
         return reduced - len(line_model.variables) / PRICE_SCALE, added
 
+    def price_all_exactly(
+        self, employees: list[int], convexity: np.ndarray, cover_price: np.ndarray, until: float
+    ) -> list[tuple[float, bool]] | None:
+        """``price_exactly`` for each of ``employees`` in turn; None as soon as one is not proven by ``until``."""
+        found = []
+        for e in employees:
+            one = self.price_exactly(e, convexity[e], cover_price, until) if time.perf_counter() < until else None
+            if one is None:
+                return None
+            found.append(one)
+        return found
+
     def exact_bound(self, until: float) -> float | None:
         """Column generation priced exactly (``price_exactly``) from the LP there is, the programme's pricing
         catching up between the exact rounds, until no line prices out: the best Lagrangian bound of its rounds
@@ -269,15 +281,12 @@ class _Master:
             if solved is None:
                 return best
             _, convexity, cover_price = solved
-            bound = float(self.lp.getInfo().objective_function_value)
-            added = False
-            for e in range(len(self.problems)):
-                found = self.price_exactly(e, convexity[e], cover_price, until) if time.perf_counter() < until else None
-                if found is None:
-                    return best
-                bound += min(0.0, found[0])
-                added |= found[1]
-            bound += sum(self.constants.values())
+            lp = float(self.lp.getInfo().objective_function_value)  # before pricing adds columns
+            found = self.price_all_exactly(list(range(len(self.problems))), convexity, cover_price, until)
+            if found is None:
+                return best
+            bound = lp + sum(min(0.0, reduced) for reduced, _ in found) + sum(self.constants.values())
+            added = any(added for _, added in found)
             best = bound if best is None else max(best, bound)
             if not added or self.generate(until, thorough=True) is None:
                 return best
@@ -291,6 +300,7 @@ class _Master:
         the lines' models): then each line is priced exactly (``price_exactly``) until then, the programme
         again after a round that adds lines."""
         stage = 0  # 0: the programme's default pricing, 1: thorough, 2: exact
+        exact = exact_until is not None and self.models is not None
         while True:
             solved = self.solve()
             if solved is None:
@@ -304,18 +314,16 @@ class _Master:
                     self.price(e, convexity[e], cover_price, stage == 1) for e in free if time.perf_counter() < until
                 ]
             else:
-                added = []
-                for e in free:
-                    found = self.price_exactly(e, convexity[e], cover_price, min(until, exact_until))
-                    if found is None:  # not proven by ``until``: the LP over the lines added so far
-                        solved = self.solve()
-                        return None if solved is None else (solved[0], False)
-                    added.append(found[1])
+                found = self.price_all_exactly(free, convexity, cover_price, min(until, exact_until))
+                if found is None:  # out of time: the LP over the lines added so far
+                    solved = self.solve()
+                    return None if solved is None else (solved[0], False)
+                added = [added for _, added in found]
                 stage = 1 if any(added) else 2
             if not any(added):
                 if stage == 0 and thorough:
                     stage = 1
-                elif stage == 1 and self.models is not None and exact_until and time.perf_counter() < exact_until:
+                elif stage == 1 and exact and time.perf_counter() < exact_until:
                     stage = 2
                 else:
                     return share, time.perf_counter() < until
