@@ -11,7 +11,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from wfm.benchmarks.curtois import Instance, evaluate, parse_instance, solve_instance, to_scenario
+from wfm.benchmarks.curtois import (
+    Instance,
+    evaluate,
+    parse_instance,
+    solution_from_roster,
+    solve_instance,
+    to_scenario,
+)
 from wfm.cli import app
 from wfm.roster.model import site_rules
 from wfm.roster.options import expand_options
@@ -67,6 +74,23 @@ def test_instance1_is_solved_to_its_optimum_607():
     assert run.evaluation.violations == []
     assert run.evaluation.objective == 607 == BEST.loc["Instance1", "best_known_ub"]
     assert run.objective == 607
+
+
+def test_a_tiny_model_is_proven_by_plain_cp_sat_before_any_construction(monkeypatch):
+    from wfm.roster import solve
+
+    scenario = to_scenario(parse_instance(INSTANCES / "Instance1.txt"))  # 260 variables
+    # Without the probe, the dives (whose LP bound, 558, cannot prove 607) and then plain CP-SAT get there too.
+    unprobed = solve.solve_roster(scenario, solve.SolveSettings(time_limit_s=8, num_workers=2, probe_share=0))
+    assert (unprobed.status, unprobed.objective) == ("OPTIMAL", 607)
+
+    def no_construction(*_args, **_kwargs):
+        raise AssertionError("the probe should have proven the roster before any construction")
+
+    monkeypatch.setattr(solve, "_start_values", no_construction)
+    probed = solve.solve_roster(scenario, solve.SolveSettings(time_limit_s=8, num_workers=2))
+    assert (probed.status, probed.objective, probed.bound) == ("OPTIMAL", 607, 607)
+    assert evaluate(parse_instance(INSTANCES / "Instance1.txt"), solution_from_roster(probed.roster)).objective == 607
 
 
 @pytest.mark.parametrize("number", [2, 3])
