@@ -20,7 +20,7 @@ from wfm.benchmarks.curtois import (
     to_scenario,
 )
 from wfm.cli import app
-from wfm.roster.model import site_rules
+from wfm.roster.model import RosterModel, site_rules
 from wfm.roster.options import expand_options
 from wfm.roster.sequential import sequential_assignments
 from wfm.roster.validate import validate_roster
@@ -240,3 +240,36 @@ def test_benchmark_script_reports_the_median_of_several_runs(tmp_path):
     assert row["run_objectives"] == [607, 607, 607] and row["objective"] == 607 and row["violations"] == 0
     assert row["seed"] == 1  # the median of three equal runs: the middle one
     assert "| Instance1 | 10 | 607 | 607 | 607 | 0.00% | 607 / 607 / 607 | 0 |" in out.read_text()
+
+
+def test_lp_guided_steps_over_two_windows_move_a_shift_between_distant_days():
+    # A roster of Curtois 8 (from a 60-s solve) that over-covers day 2 and under-covers day 19: its last 100
+    # needs one shift moved across 17 days, which 25 s of light steps never found from it (four seeds).
+    from wfm.roster import lns, solve
+
+    instance = parse_instance(INSTANCES / "Instance8.txt")
+    scenario = to_scenario(instance)
+    start = pd.read_csv(Path(__file__).parent / "data" / "curtois8_roster_1411.csv")
+    assert evaluate(instance, start).objective == 1411
+    built = RosterModel(scenario)
+    worked = set(start.itertuples(index=False, name=None))
+    values = [
+        (var.Index(), int((scenario.employees[e].id, built.options[o].day, built.options[o].template) in worked))
+        for (e, o, _), var in built.x.items()
+    ]
+    holder, _ = solve._fixed_solve(built, solve.SolveSettings(num_workers=2), values, 30.0)
+    assert holder.ObjectiveValue() == 1411
+
+    best, objective, stats = lns.improve(
+        built, list(holder.ResponseProto().solution), 1411.0, time.perf_counter() + 30, workers=2, seed=1,
+        lp_subsolvers=("reduced_costs",), target=1399.0,  # stops once out of the mode
+    )
+    rows = [
+        (scenario.employees[e].id, built.options[o].day, built.options[o].template)
+        for (e, o, _), var in built.x.items()
+        if best[var.Index()]
+    ]
+    found = evaluate(instance, pd.DataFrame(rows, columns=["employee", "day", "shift"]))
+    assert found.violations == []
+    assert found.objective == objective < 1400  # one under-covered shift fewer
+    assert stats.seconds_by_kind.get("windows", 0) > 0

@@ -13,6 +13,10 @@ choice between the kinds: each is drawn in proportion to what it gained per seco
 ``KIND_MIN_SHARE`` (the roulette wheel of adaptive LNS, Ropke & Pisinger 2006). CP-SAT's own LNS workers need many
 threads; this one works on two cores.
 
+On models plain CP-SAT searched whole, the steps search with the LP as it does, and another kind frees every
+employee over two windows apart, so work moves between distant days (Curtois 8: a shift from an over-covered
+day 2 to an under-covered day 20, which the light steps never found).
+
 Where there are many employees over a long horizon, another kind frees blocks: a few employees over one to four
 weeks, so runs can be reshaped between people, which a window of every employee cannot afford and a few employees'
 whole lines take too long for. One 600-s run each, taken off per second: Curtois 24, 149 by blocks, 60 by windows,
@@ -53,6 +57,12 @@ RUINED_SHARE = 0.05  # lines ruined and recreated by a lines step that finds the
 BLOCK_MIN_EMPLOYEES = 50
 BLOCK_MIN_DAYS = 56
 BLOCK_DAYS = (7, 28)  # a block's length in days, drawn uniformly
+# Two windows apart, every employee in both (with LP-guided steps only): an employee's totals (shifts, minutes,
+# weekends) then move work between distant days, as one window cannot. Curtois 8's rosters at 1411 and 1505
+# over-cover day 2 and under-cover day 20 or 19; 25 s of LNS from each, seeds 0-3: 1411 (x4) and 1504-1505 with
+# the light steps; 1411 / 1411 / 1320 / 1411 and 1504 / 1408 / 1418 with LP-guided steps alone; with the two
+# windows too, 1324 / 1314 / 1315 / 1313 and 1311 / 1409 / 1407 (ad hoc ``lnsx.py``, twenty-eighth session).
+PAIR_MIN_DAYS = 2  # each window's width at least; four days at first
 
 
 @dataclass
@@ -61,6 +71,7 @@ class LnsStats:
     improvements: int = 0
     employee_size: float = 0.0
     window_days: float = 0.0
+    pair_days: float = 0.0  # each window's width in a step of two windows
     block_employees: float = 0.0
     gain_by_kind: dict[str, float] = field(default_factory=dict)  # objective taken off by neighbourhood kind
     seconds_by_kind: dict[str, float] = field(default_factory=dict)
@@ -130,10 +141,13 @@ def improve(
     sub_models: bool = True,
     lines: LineResponses | None = None,
     target: float = -float("inf"),
+    lp_subsolvers: tuple[str, ...] | None = None,
 ) -> tuple[list[int], float, LnsStats]:
     """Improve a full solution (values of every model variable, by proto index) until ``deadline`` or an
     objective at ``target`` (a proven bound); with ``lines``, best responses are a third kind of step (on
-    sub-models only)."""
+    sub-models only). With ``lp_subsolvers`` (CP-SAT's subsolvers, () for its own portfolio), the steps search
+    with the LP, as plain CP-SAT does, and two windows apart are another kind; without, they search light,
+    without the LP, which a large model's steps cannot afford."""
     rng = random.Random(seed)
     by_employee, by_day = _neighbourhoods(built)
     employees, days = sorted(by_employee), sorted(by_day)
@@ -147,6 +161,9 @@ def improve(
     best, best_objective = list(solution), objective
     improved = True  # the last step's outcome; the first step runs as after an improving one
     kinds = ["employees", "window"] if len(days) > 7 else ["employees"]
+    if lp_subsolvers is not None and len(days) >= 4 * PAIR_MIN_DAYS:
+        kinds.append("windows")
+        stats.pair_days = PAIR_MIN_DAYS * 2.0
     if len(employees) >= BLOCK_MIN_EMPLOYEES and len(days) >= BLOCK_MIN_DAYS:
         kinds.append("block")
         stats.block_employees = max(2.0, len(employees) * 0.1)
@@ -167,6 +184,12 @@ def improve(
                 width = max(2, round(stats.window_days))
                 first = rng.randrange(0, len(days) - width + 1)
                 free = {i for d in days[first : first + width] for i in by_day[d]}
+            elif kind == "windows":
+                width = max(PAIR_MIN_DAYS, round(stats.pair_days))
+                first = rng.randrange(0, len(days) - width + 1)
+                apart = [d for d in range(len(days) - width + 1) if d + width <= first or d >= first + width]
+                second = rng.choice(apart) if apart else first
+                free = {i for start in (first, second) for d in days[start : start + width] for i in by_day[d]}
             elif kind == "block":
                 width = rng.randint(*BLOCK_DAYS)
                 first = rng.randrange(0, len(days) - width + 1)
@@ -187,7 +210,7 @@ def improve(
                 # against 721k). Once a step fails, the full-problem worker is back: only it proves a step
                 # optimal, which is what grows the neighbourhoods (Curtois 13, 600 s: 3523 with neighbourhood
                 # workers only, 2809 and 2381 with the full worker throughout).
-                status, found = _sub_step(index, best, free, limit_s, workers, seed_of_step, improved)
+                status, found = _sub_step(index, best, free, limit_s, workers, seed_of_step, improved, lp_subsolvers)
             else:
                 fixed = [i for i in all_indices if i not in free]
                 status, found = _step(built.model, best, fixed, limit_s, workers, seed_of_step)
@@ -208,6 +231,8 @@ def improve(
         factor = 1.15 if status == cp_model.OPTIMAL else 1.0 if improved else 0.85
         if kind == "window":
             stats.window_days = min(len(days), max(2.0, stats.window_days * factor))
+        elif kind == "windows":
+            stats.pair_days = min(len(days) / 2, max(PAIR_MIN_DAYS, stats.pair_days * factor))
         elif kind == "employees":
             stats.employee_size = min(len(employees), max(1.0, stats.employee_size * factor))
         elif kind == "block":
@@ -307,10 +332,12 @@ def _sub_step(
     workers: int,
     seed: int,
     neighbourhood_workers_only: bool,
+    lp_subsolvers: tuple[str, ...] | None = None,
     fixed: bool = False,
 ) -> tuple[int, tuple[list[int], float] | None]:
     """One neighbourhood solve on its sub-model (``wfm.roster.submodel``), the incumbent hinted; with
     ``neighbourhood_workers_only`` every worker runs CP-SAT's own neighbourhoods of the sub-model; with
+    ``lp_subsolvers``, the search is those (LP-guided) subsolvers' with a full presolve instead; with
     ``fixed``, the ``free`` variables keep the incumbent's values and only what follows them is solved."""
     cut = index.cut(incumbent, free)
     if fixed:
@@ -319,10 +346,16 @@ def _sub_step(
                 domain = cut.model.proto.variables[position].domain
                 domain.clear()
                 domain.extend([incumbent[v], incumbent[v]])
-    solver = light_solver(workers, seed)
-    solver.parameters.linearization_level = 0
+    if lp_subsolvers is not None:
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = workers
+        solver.parameters.random_seed = seed
+        solver.parameters.subsolvers.extend(lp_subsolvers)
+    else:
+        solver = light_solver(workers, seed)
+        solver.parameters.linearization_level = 0
+        solver.parameters.use_lns_only = neighbourhood_workers_only and workers > 1
     solver.parameters.max_time_in_seconds = limit_s
-    solver.parameters.use_lns_only = neighbourhood_workers_only and workers > 1
     status = solver.Solve(cut.model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return status, None

@@ -139,12 +139,20 @@ def _solver(settings: SolveSettings, time_limit_s: float, *, search: bool = Fals
     solver.parameters.max_time_in_seconds = max(0.1, time_limit_s)
     workers = settings.workers
     solver.parameters.num_workers = workers
-    if search and settings.small_portfolio_search and workers < PORTFOLIO_WORKERS:
-        solver.parameters.subsolvers.append(settings.small_portfolio_search)
+    if search:
+        solver.parameters.subsolvers.extend(_search_subsolvers(settings))
     solver.parameters.random_seed = settings.seed
     solver.parameters.relative_gap_limit = settings.relative_gap
     solver.parameters.log_search_progress = settings.log
     return solver
+
+
+def _search_subsolvers(settings: SolveSettings) -> tuple[str, ...]:
+    """CP-SAT's subsolvers for searches of the whole model or a neighbourhood with the LP: the settings' small
+    portfolio search under ``PORTFOLIO_WORKERS`` workers, else () for CP-SAT's own portfolio."""
+    if settings.small_portfolio_search and settings.workers < PORTFOLIO_WORKERS:
+        return (settings.small_portfolio_search,)
+    return ()
 
 
 def precheck(scenario: Scenario) -> tuple[list[Conflict], frozenset[RuleGroup]]:
@@ -571,9 +579,14 @@ def _neighbourhood_search(
     def report(objective: float, _solution: list[int]) -> None:
         callback.external(objective, bound if bound is not None else float("-inf"))
 
+    # Steps search with the LP where plain CP-SAT searched the whole model with it (Curtois 8: a roster one
+    # under-covered shift above the best, which light steps never left, left in 5-20 s; ``lns.PAIR_MIN_DAYS``).
+    small = len(built.model.proto.variables) <= settings.plain_max_variables
+
     best, objective, stats = lns.improve(
         built, list(solver.ResponseProto().solution), solver.ObjectiveValue(), deadline - 0.5,
         workers=settings.workers, seed=settings.seed, on_improvement=report, lines=responses, target=target,
+        lp_subsolvers=_search_subsolvers(settings) if small else None,
     )
     holder, status = _fixed_solve(built, settings, list(enumerate(best)), 30.0)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
