@@ -155,6 +155,12 @@ def _search_subsolvers(settings: SolveSettings) -> tuple[str, ...]:
     return ()
 
 
+def _above_plain(built: RosterModel, settings: SolveSettings) -> bool:
+    """Whether the model is above ``plain_max_variables``: too large for plain CP-SAT's search of the whole
+    model, and for LP-guided neighbourhood steps."""
+    return len(built.model.proto.variables) > settings.plain_max_variables
+
+
 def precheck(scenario: Scenario) -> tuple[list[Conflict], frozenset[RuleGroup]]:
     """Clashes visible without search (pins on days off, minimum hours above what availability allows).
 
@@ -299,7 +305,7 @@ def solve_roster(
         if start_solver is not None and start.mended:
             start_solver = _mended_start(built, settings, start_solver, callback, start.mended, start.mend_until)
     straight_to_lns = (
-        start_solver is not None and settings.lns and len(built.model.proto.variables) > settings.plain_max_variables
+        start_solver is not None and settings.lns and _above_plain(built, settings)
     )
     if start_solver is not None and start_solver.ObjectiveValue() <= floor:  # proven optimal already
         solver, status, bound = start_solver, cp_model.OPTIMAL, floor
@@ -450,7 +456,7 @@ def _start_values(
     mend_until = 0.0
     bound = None
     scenario = built.scenario
-    if chosen is None and len(built.model.proto.variables) > settings.plain_max_variables:
+    if chosen is None and _above_plain(built, settings):
         until = min(deadline, time.perf_counter() + settings.time_limit_s * settings.sequential_share)
         construction = sequential_assignments(
             scenario, until, workers=settings.workers, seed=settings.seed, skip=skip, give_up=deadline - 1.0
@@ -581,12 +587,10 @@ def _neighbourhood_search(
 
     # Steps search with the LP where plain CP-SAT searched the whole model with it (Curtois 8: a roster one
     # under-covered shift above the best, which light steps never left, left in 5-20 s; ``lns.PAIR_MIN_DAYS``).
-    small = len(built.model.proto.variables) <= settings.plain_max_variables
-
     best, objective, stats = lns.improve(
         built, list(solver.ResponseProto().solution), solver.ObjectiveValue(), deadline - 0.5,
         workers=settings.workers, seed=settings.seed, on_improvement=report, lines=responses, target=target,
-        lp_subsolvers=_search_subsolvers(settings) if small else None,
+        lp_subsolvers=None if _above_plain(built, settings) else _search_subsolvers(settings),
     )
     holder, status = _fixed_solve(built, settings, list(enumerate(best)), 30.0)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
