@@ -243,7 +243,7 @@ def test_benchmark_script_reports_the_median_of_several_runs(tmp_path):
 
 
 def test_lp_guided_steps_over_two_windows_move_a_shift_between_distant_days():
-    # A roster of Curtois 8 (from a 60-s solve) that over-covers day 2 and under-covers day 19: its last 100
+    # A roster of Curtois 8 (from a 60-s solve) that over-covers day 2 and under-covers days 19 and 20: its last 100
     # needs one shift moved across 17 days, which 25 s of light steps never found from it (four seeds).
     from wfm.roster import lns, solve
 
@@ -261,8 +261,9 @@ def test_lp_guided_steps_over_two_windows_move_a_shift_between_distant_days():
     assert holder.ObjectiveValue() == 1411
 
     best, objective, stats = lns.improve(
-        built, list(holder.ResponseProto().solution), 1411.0, time.perf_counter() + 30, workers=2, seed=1,
-        lp_subsolvers=("reduced_costs",), target=1399.0,  # stops once out of the mode
+        # It stops once out of the mode: in 1.4-19 s over seeds 0-4 here, once not within 30 s on a CI machine.
+        built, list(holder.ResponseProto().solution), 1411.0, time.perf_counter() + 120, workers=2, seed=1,
+        lp_subsolvers=("reduced_costs",), target=1399.0,
     )
     rows = [
         (scenario.employees[e].id, built.options[o].day, built.options[o].template)
