@@ -80,9 +80,10 @@ def test_a_tiny_model_is_proven_by_plain_cp_sat_before_any_construction(monkeypa
     from wfm.roster import solve
 
     scenario = to_scenario(parse_instance(INSTANCES / "Instance1.txt"))  # 260 variables
-    # Without the probe, the dives (whose LP bound, 558, cannot prove 607) and then plain CP-SAT get there too.
+    # Without the probe, the dives and the neighbourhood search after them reach 607 too, but the dives' LP
+    # bound (558) cannot prove it: the proof is the probe's.
     unprobed = solve.solve_roster(scenario, solve.SolveSettings(time_limit_s=8, num_workers=2, probe_share=0))
-    assert (unprobed.status, unprobed.objective) == ("OPTIMAL", 607)
+    assert unprobed.objective == 607 and unprobed.bound < 607 and unprobed.status == "FEASIBLE"
 
     def no_construction(*_args, **_kwargs):
         raise AssertionError("the probe should have proven the roster before any construction")

@@ -625,17 +625,22 @@ def test_master_lp_kept_in_highs_matches_a_fresh_linprog_as_lines_are_fixed_and_
     assert share.sum() == pytest.approx(len(problems))
 
 
-def test_solve_roster_starts_plain_cp_sat_from_the_dived_roster(monkeypatch):
+def test_solve_roster_searches_neighbourhoods_from_the_dived_roster(monkeypatch):
     """A model the greedy start gives up on (Curtois 4: cover per day and shift) starts from the dive's roster
-    (``columns_share``, on by default): the dives run, and the solve ends no worse than their best roster,
-    keeping every rule."""
+    (``columns_share``, on by default): the dives run, the neighbourhood search follows them directly (no
+    plain CP-SAT phase, which alone is stopped on a stall), and the solve ends no worse than their best
+    roster, keeping every rule."""
     dives = []
 
     def spy(problems, *args, **kwargs):
         dives.append((problems, columns.dived_lines(problems, *args, **kwargs)))
         return dives[-1][1]
 
+    def no_plain_phase(*args, **kwargs):
+        raise AssertionError("plain CP-SAT ran after the dive")
+
     monkeypatch.setattr(solve, "dived_lines", spy)
+    monkeypatch.setattr(solve, "stop_on_stall", no_plain_phase)
     # Without exact pricing: with it, Curtois 4's first dive reaches the bound it proves, and no other follows.
     monkeypatch.setattr(columns, "EXACT_SHARE", 0.0)
     parsed = parse_instance(INSTANCES / "Instance4.txt")
@@ -648,6 +653,7 @@ def test_solve_roster_starts_plain_cp_sat_from_the_dived_roster(monkeypatch):
     final = evaluate(parsed, solution_from_roster(result.roster))
     assert final.violations == []
     assert final.objective == result.objective <= min(started.objective for started in done)
+    assert result.stats["lns_steps"] >= 1
 
 
 def test_exact_pricing_makes_the_lp_over_lines_a_bound_below_the_best_known_roster():

@@ -63,8 +63,10 @@ class SolveSettings:
     # the time limit, as plain CP-SAT's first roster and hint; 0: off. Curtois at 60 s, medians of 3: 5 1146,
     # 6 1961, 7 1059, 8 1343, 9 441, 10 4631, 11 3449 against 1248, 2150, 1071, 1628, 442, 4833, 3553 without
     # (benchmarks/curtois/NOTES.md, seventeenth to twentieth sessions); 12 4255 and 4669 against 4854-5987
-    # (twenty-fourth, once its root fitted).
-    columns_share: float = 0.75
+    # (twenty-fourth, once its root fitted). Half the time, since the neighbourhood search follows the dive
+    # directly: Curtois 12 ends its dive at the deadline, and the search gains ~100 a step after it (4044 / 4058 /
+    # 4056 at 60 s; 4254 / 4254 with 0.75 and plain CP-SAT stopped after 1.8 s without a better roster).
+    columns_share: float = 0.5
     # ... on horizons up to this many days. Curtois at 600 s, one run each (nineteenth and twentieth sessions):
     # 14 and 15 (42 days) 1299 and 3938, 16 and 17 (56 days) 3235 and 5758, 18 and 19 (84 days) 4567 and 3468,
     # against 1288, 4999, 3640, 6287, 5381 and 4387 by plain CP-SAT's start.
@@ -277,7 +279,8 @@ def solve_roster(
     as when re-rostering), that roster is the first solution wherever it can be kept. Plain CP-SAT, hinted with
     it, then runs for at least ``lns_start_share`` of the time limit and on while it improves; if it stalls
     without a proof of optimality, large neighbourhood search (``wfm.roster.lns``) improves the best roster for
-    the rest of the time.
+    the rest of the time. A dive's roster, and any start on a model above ``plain_max_variables``, go to the
+    neighbourhood search directly.
     """
     settings = settings or SolveSettings()
     started = time.perf_counter()
@@ -288,6 +291,7 @@ def solve_roster(
     start_solver = None
     responses = None  # best responses for the neighbourhood search, where the constructed lines have them
     floor = -math.inf  # a lower bound proven while constructing the start
+    dived = False  # the start is a dive's roster (``columns_share``)
     if settings.hint is not None and not settings.hint.empty:
         # A previous roster (re-rostering): kept as it is where still possible, as the first solution.
         values = _hint_values(built, settings.hint)
@@ -298,18 +302,20 @@ def solve_roster(
     elif settings.greedy_start and (probe := _optimal_probe(built, settings, callback)) is not None:
         start_solver, floor = probe, probe.BestObjectiveBound()
     elif settings.greedy_start and (start := _start_values(built, settings, skip, deadline)) is not None:
-        responses = start.responses
+        responses, dived = start.responses, start.dived
         if start.bound is not None:  # a search that reaches the bound stops there
             floor = callback.target = start.bound
         start_solver = _fixed_start(built, settings, deadline, callback, start.values)
         if start_solver is not None and start.mended:
             start_solver = _mended_start(built, settings, start_solver, callback, start.mended, start.mend_until)
-    straight_to_lns = (
-        start_solver is not None and settings.lns and _above_plain(built, settings)
-    )
+    # Straight to the neighbourhood search: above ``plain_max_variables`` plain CP-SAT's presolve alone would eat
+    # the time; after a dive, the search's LP-guided steps gain more than plain CP-SAT's (Curtois 12 at 60 s:
+    # 4044 / 4058 / 4056, against 4247 / 4364 / 4268 with plain CP-SAT run on while it kept improving by a few
+    # units at a time; benchmarks/curtois/NOTES.md, twenty-ninth session).
+    straight_to_lns = start_solver is not None and settings.lns and (_above_plain(built, settings) or dived)
     if start_solver is not None and start_solver.ObjectiveValue() <= floor:  # proven optimal already
         solver, status, bound = start_solver, cp_model.OPTIMAL, floor
-    elif straight_to_lns:  # plain CP-SAT's presolve alone would eat the time: no bound from it either
+    elif straight_to_lns:  # no bound from plain CP-SAT: the dive's, if any, is the floor
         solver, status, bound = start_solver, cp_model.UNKNOWN, None
     else:
         solver = _solver(settings, deadline - time.perf_counter(), search=True)
@@ -442,6 +448,8 @@ class _Start:
     mended: list[int] = field(default_factory=list)
     mend_until: float = 0.0
     bound: int | None = None  # a lower bound on the objective, proven while constructing it
+    dived: bool = False  # the roster is a dive's
+
 
 
 def _start_values(
@@ -455,6 +463,7 @@ def _start_values(
     mended: list[int] = []
     mend_until = 0.0
     bound = None
+    dive: Dive | None = None
     scenario = built.scenario
     if chosen is None and _above_plain(built, settings):
         until = min(deadline, time.perf_counter() + settings.time_limit_s * settings.sequential_share)
@@ -471,15 +480,15 @@ def _start_values(
         and scenario.shift_demand and not scenario.requirements
     ):
         until = min(deadline, time.perf_counter() + settings.time_limit_s * settings.columns_share)
-        dived = _dived_start(scenario, settings, skip, until)
-        if dived is not None:
-            chosen, dive, bound = dived
+        found = _dived_start(scenario, settings, skip, until)
+        if found is not None:
+            chosen, dive, bound = found
             mended, mend_s = dive.last_fixed(settings.dive_mend_share)
             mend_until = min(until, time.perf_counter() + mend_s)
     if chosen is None:
         return None
     values = [(var.Index(), int(key in chosen)) for key, var in built.x.items()]
-    return _Start(values, responses, mended, mend_until, bound)
+    return _Start(values, responses, mended, mend_until, bound, dived=dive is not None)
 
 
 def _dived_start(
