@@ -451,7 +451,6 @@ class _Start:
     dived: bool = False  # the roster is a dive's
 
 
-
 def _start_values(
     built: RosterModel, settings: SolveSettings, skip: frozenset[RuleGroup], deadline: float
 ) -> _Start | None:
