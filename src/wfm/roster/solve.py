@@ -37,8 +37,9 @@ class SolveSettings:
     log: bool = False
     explain: bool = True
     lns: bool = True
-    # Plain CP-SAT runs for at least ``lns_start_share`` of the time limit, then on while it keeps improving:
-    # it hands over to the neighbourhood search once it found nothing better for ``lns_stall_share``.
+    # Plain CP-SAT (not after a dive, nor above ``plain_max_variables``: those go straight to the neighbourhood
+    # search) runs for at least ``lns_start_share`` of the time limit, then on while it keeps improving: it
+    # hands over to the neighbourhood search once it found nothing better for ``lns_stall_share``.
     lns_start_share: float = 0.3
     lns_stall_share: float = 0.15
     # ... unless its best roster is within this share of the proven bound: the neighbourhood search could gain at
