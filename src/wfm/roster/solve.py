@@ -61,7 +61,7 @@ class SolveSettings:
     sequential_share: float = 0.5
     # When the greedy start gives up on a smaller model whose lines all have their dynamic programme (cover per
     # day and shift), a roster by column generation and diving (``wfm.roster.columns``) in up to this share of
-    # the time limit, as plain CP-SAT's first roster and hint; 0: off. Curtois at 60 s, medians of 3: 5 1146,
+    # the time limit, as the neighbourhood search's start; 0: off. Curtois at 60 s, medians of 3: 5 1146,
     # 6 1961, 7 1059, 8 1343, 9 441, 10 4631, 11 3449 against 1248, 2150, 1071, 1628, 442, 4833, 3553 without
     # (benchmarks/curtois/NOTES.md, seventeenth to twentieth sessions); 12 4255 and 4669 against 4854-5987
     # (twenty-fourth, once its root fitted). Half the time, since the neighbourhood search follows the dive
