@@ -113,7 +113,9 @@ def test_employee_by_employee_start_where_the_greedy_gives_up() -> None:
     ]
     scenario = scenario.model_copy(update={"employees": employees})
     assert greedy_assignments(RosterModel(scenario)) is None
-    result = solve_roster(scenario, SolveSettings(time_limit_s=25, num_workers=2, plain_max_variables=0))
+    # Treated as large on both counts: no plain CP-SAT phase, and light neighbourhood steps without the LP.
+    settings = SolveSettings(time_limit_s=25, num_workers=2, plain_max_variables=0, lp_steps_max_variables=0)
+    result = solve_roster(scenario, settings)
     assert result.status == "FEASIBLE"
     assert validate_roster(scenario, result.roster) == []
     worked = result.roster.groupby("employee_id")["paid_minutes"].sum()

@@ -85,6 +85,11 @@ class SolveSettings:
     # Above this many model variables, a greedy start goes straight to the neighbourhood search: plain CP-SAT's
     # presolve alone would take most of a minute.
     plain_max_variables: int = 30_000
+    # Up to this many model variables, the neighbourhood search's steps search with the LP, as plain CP-SAT
+    # does (and two windows apart are a kind of step); above it, light steps without it, whose many more steps
+    # pay more on the largest models (Curtois 21-24, 114k-1.1M). Curtois at 600 s, seeds 0 / 1 against light
+    # steps: 13 (45k variables) 1960 / 1770 against 2105 / 2607; 20 (48k) 5184 against 5329 (seed 0).
+    lp_steps_max_variables: int = 50_000
     # The full-problem search of the plain phases when fewer than ``PORTFOLIO_WORKERS`` workers run. CP-SAT's
     # small portfolio searches without the LP's guidance, yet the LP of a roster's cover is often tight: on
     # Curtois 10 (2 cores, 40 s) the default search ends at 5177 with bound 10, the reduced-cost search at
@@ -160,7 +165,7 @@ def _search_subsolvers(settings: SolveSettings) -> tuple[str, ...]:
 
 def _above_plain(built: RosterModel, settings: SolveSettings) -> bool:
     """Whether the model is above ``plain_max_variables``: too large for plain CP-SAT's search of the whole
-    model, and for LP-guided neighbourhood steps."""
+    model."""
     return len(built.model.proto.variables) > settings.plain_max_variables
 
 
@@ -594,12 +599,13 @@ def _neighbourhood_search(
     def report(objective: float, _solution: list[int]) -> None:
         callback.external(objective, bound if bound is not None else float("-inf"))
 
-    # Steps search with the LP where plain CP-SAT searched the whole model with it (Curtois 8: a roster one
-    # under-covered shift above the best, which light steps never left, left in 5-20 s; ``lns.PAIR_MIN_DAYS``).
+    # Steps search with the LP up to ``lp_steps_max_variables`` (Curtois 8: a roster one under-covered shift
+    # above the best, which light steps never left, left in 5-20 s; ``lns.PAIR_MIN_DAYS``).
+    lp_steps = len(built.model.proto.variables) <= settings.lp_steps_max_variables
     best, objective, stats = lns.improve(
         built, list(solver.ResponseProto().solution), solver.ObjectiveValue(), deadline - 0.5,
         workers=settings.workers, seed=settings.seed, on_improvement=report, lines=responses, target=target,
-        lp_subsolvers=None if _above_plain(built, settings) else _search_subsolvers(settings),
+        lp_subsolvers=_search_subsolvers(settings) if lp_steps else None,
     )
     holder, status = _fixed_solve(built, settings, list(enumerate(best)), 30.0)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
