@@ -15,6 +15,7 @@ from wfm.roster import (
     ShiftTemplate,
     Site,
     SolveSettings,
+    lns,
     solve_roster,
 )
 from wfm.roster.bounds import coverage_lower_bound
@@ -55,8 +56,24 @@ def test_bound_matches_hand_count() -> None:
     assert under_hours(scenario, result.roster) == pytest.approx(4.0)
 
 
-def test_greedy_start_is_legal_and_lns_improves_it() -> None:
-    """A 40-agent month: the greedy roster passes the validator, and the neighbourhood search only improves."""
+def _record_step_search(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Record the ``lp_subsolvers`` each neighbourhood search is given (None: light steps without the LP)."""
+    given: list[object] = []
+    improve = lns.improve
+
+    def recording(*args: object, **kwargs: object) -> object:
+        given.append(kwargs.get("lp_subsolvers"))
+        return improve(*args, **kwargs)
+
+    monkeypatch.setattr(lns, "improve", recording)
+    return given
+
+
+def test_greedy_start_is_legal_and_lns_improves_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 40-agent month: the greedy roster passes the validator, and the neighbourhood search only improves;
+    with no plain CP-SAT phase (``plain_max_variables`` 0), its steps still search with the LP, since the model
+    is under ``lp_steps_max_variables``."""
+    given = _record_step_search(monkeypatch)
     scenario = call_centre_scenario(agents=40, days=28, seed=3)
     built = RosterModel(scenario)
     chosen = greedy_assignments(built)
@@ -70,6 +87,7 @@ def test_greedy_start_is_legal_and_lns_improves_it() -> None:
     assert result.status == "FEASIBLE"
     assert validate_roster(scenario, result.roster) == []
     assert result.stats["lns_steps"] >= 1
+    assert len(given) == 1 and given[0] is not None
     assert trajectory == sorted(trajectory, reverse=True)
     assert result.objective == pytest.approx(trajectory[-1])
     # The LP bound is a true bound: no roster covers more than it allows.
@@ -101,7 +119,7 @@ def test_greedy_gives_up_on_minimum_hours_it_cannot_meet() -> None:
     assert greedy_assignments(built) is None
 
 
-def test_employee_by_employee_start_where_the_greedy_gives_up() -> None:
+def test_employee_by_employee_start_where_the_greedy_gives_up(monkeypatch: pytest.MonkeyPatch) -> None:
     """Monthly minimum hours (which the greedy start cannot promise) on a model treated as large: the first
     roster is built employee by employee, and the result passes the independent validator with the demand
     covered within a few percent of the required agent-hours."""
@@ -115,7 +133,9 @@ def test_employee_by_employee_start_where_the_greedy_gives_up() -> None:
     assert greedy_assignments(RosterModel(scenario)) is None
     # Treated as large on both counts: no plain CP-SAT phase, and light neighbourhood steps without the LP.
     settings = SolveSettings(time_limit_s=25, num_workers=2, plain_max_variables=0, lp_steps_max_variables=0)
+    given = _record_step_search(monkeypatch)
     result = solve_roster(scenario, settings)
+    assert given == [None]
     assert result.status == "FEASIBLE"
     assert validate_roster(scenario, result.roster) == []
     worked = result.roster.groupby("employee_id")["paid_minutes"].sum()

@@ -13,9 +13,9 @@ choice between the kinds: each is drawn in proportion to what it gained per seco
 ``KIND_MIN_SHARE`` (the roulette wheel of adaptive LNS, Ropke & Pisinger 2006). CP-SAT's own LNS workers need many
 threads; this one works on two cores.
 
-On models plain CP-SAT searched whole, the steps search with the LP as it does, and another kind frees every
-employee over two windows apart, so work moves between distant days (Curtois 8: a shift from an over-covered
-day 2 to an under-covered day 20, which the light steps never found).
+Up to a size (``SolveSettings.lp_steps_max_variables``), the steps search with the LP as plain CP-SAT does, and
+another kind frees every employee over two windows apart, so work moves between distant days (Curtois 8: a shift
+from an over-covered day 2 to an under-covered day 20, which the light steps never found).
 
 Where there are many employees over a long horizon, another kind frees blocks: a few employees over one to four
 weeks, so runs can be reshaped between people, which a window of every employee cannot afford and a few employees'
