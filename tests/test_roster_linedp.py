@@ -113,11 +113,19 @@ def _line_cost(problem: LineProblem, prices: list[np.ndarray], weekend_price: fl
     return sum(prices[d][k] for d, k in enumerate(choice) if k >= 0) + weekend_price * len(weekends)
 
 
+def _split(problem: LineProblem, choice: tuple) -> bool:
+    """Whether a line works one day of a weekend and rests the next."""
+    return any(problem.weekend_of[d] is not None and problem.weekend_of[d] == problem.weekend_of[d + 1]
+               and (choice[d] >= 0) != (choice[d + 1] >= 0) for d in range(len(choice) - 1))
+
+
+@pytest.mark.parametrize("whole_weekends", [False, True])
 @pytest.mark.parametrize("seed", range(12))
-def test_shortest_line_with_a_weekend_price_is_the_cheapest_of_all_lines(seed: int):
+def test_shortest_line_with_a_weekend_price_is_the_cheapest_of_all_lines(seed: int, whole_weekends: bool):
     """Small random lines (9 days, up to 2 options a day, forbidden successions, run limits, weekends on days 5-6,
     edge runs exempt or not) against every line there is: the recursion's line keeps the rules and costs what
-    the cheapest line costs, each weekend worked priced."""
+    the cheapest line costs, each weekend worked priced; with ``whole_weekends``, the cheapest of the lines that
+    work the weekend's two days or neither."""
     rng = np.random.default_rng(seed)
     days = 9
     options = [int(rng.integers(0 if d == 3 else 1, 3)) for d in range(days)]  # day 3 may have no option
@@ -132,14 +140,16 @@ def test_shortest_line_with_a_weekend_price_is_the_cheapest_of_all_lines(seed: i
         min_run=int(rng.integers(1, 3)), min_rest=int(rng.integers(1, 3)), edge_exempt=bool(seed % 2),
         weekend_of=[0 if d in (5, 6) else None for d in range(days)], max_weekends=0,
         max_per_template=np.array([days + 1.0]), min_total_min=None, max_total_min=None,
-        demand_row=[np.full(k, -1) for k in options], base_cost=prices,
+        demand_row=[np.full(k, -1) for k in options], base_cost=prices, whole_weekends=whole_weekends,
     )
     weekend_price = float(rng.choice([0.0, 7.5, 30.0]))
     every_line = itertools.product(*[range(-1, k) for k in options])
-    cheapest = min(_line_cost(problem, prices, weekend_price, line) for line in every_line)
+    allowed = [line for line in every_line if not (whole_weekends and _split(problem, line))]
+    cheapest = min(_line_cost(problem, prices, weekend_price, line) for line in allowed)
     choice = shortest_line(problem, problem.layout.cost, weekend_price)
     assert cheapest < float("inf")
     assert _line_cost(problem, prices, weekend_price, tuple(choice)) == pytest.approx(cheapest)
+    assert not (whole_weekends and _split(problem, tuple(choice)))
 
 
 @pytest.mark.parametrize(("instance", "employees"), [(7, range(0, 6)), (12, range(0, 6)), (16, range(0, 4))])

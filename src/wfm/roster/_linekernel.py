@@ -78,6 +78,12 @@ def _weekend_extras(weekend_number: np.ndarray, day: int, weekend_price: float) 
 
 
 @njit(cache=True)
+def _same_weekend(weekend_number: np.ndarray, day: int) -> bool:
+    """Whether ``day`` and the day before are days of one weekend."""
+    return day > 0 and weekend_number[day] >= 0 and weekend_number[day - 1] == weekend_number[day]
+
+
+@njit(cache=True)
 def shortest_line(
     price: np.ndarray,
     start: np.ndarray,
@@ -90,9 +96,11 @@ def shortest_line(
     min_rest: int,
     capped_runs: bool,
     edge_exempt: bool,
+    whole_weekends: bool = False,
 ) -> np.ndarray:
     """Per day the option position of the cheapest line (-1: rest day). Arrays as ``linedp._Layout`` has them,
-    ``price`` per option in the same order; successions cost 0 (allowed) or more (inf: forbidden)."""
+    ``price`` per option in the same order; successions cost 0 (allowed) or more (inf: forbidden). With
+    ``whole_weekends``, the days of a weekend are all worked or all rested."""
     days = len(start) - 1
     rests = min_rest
     work_start = np.zeros(days + 1, np.int64)
@@ -116,6 +124,8 @@ def shortest_line(
         at_before, at_today = work_start[d - 1], work_start[d]
         work_ends = _cheapest_work(work, at_before, before, runs, min_run, _MAY_END)[0] if before else _INF
         rest_ends = _cheapest_rest(rest, d - 1, rests, min_rest, _MAY_END)[0]
+        if whole_weekends and _same_weekend(weekend_number, d):  # no run ends inside a weekend
+            work_ends, rest_ends = _INF, _INF
         if rests > 1:
             for f in range(2):
                 for j in range(1, rests):
@@ -203,7 +213,7 @@ def shortest_line(
                         through, j_best = v, j
                 if not found or through + going_on < value:
                     found, value, step = True, through + going_on, (True, f, j_best, length)
-            if f == 0 and r == 0:
+            if f == 0 and r == 0 and not (whole_weekends and _same_weekend(weekend_number, d)):
                 v, at = _cheapest_rest(rest, d - 1, rests, min_rest, _MAY_END)
                 if not found or v + after_rest < value:
                     found, value, step = True, v + after_rest, (False, at // rests, 0, at % rests)
@@ -212,7 +222,7 @@ def shortest_line(
                 found, value, step = True, rest[d - 1, f, r - 1], (False, f, 0, r - 1)
             if r == rests - 1 and (not found or rest[d - 1, f, r] < value):
                 found, value, step = True, rest[d - 1, f, r], (False, f, 0, r)
-            if f == 0 and r == 0 and before:
+            if f == 0 and r == 0 and before and not (whole_weekends and _same_weekend(weekend_number, d)):
                 v, at = _cheapest_work(work, at_before, before, runs, min_run, _MAY_END)
                 if not found or v < value:
                     found, value, step = True, v, (True, at // (before * runs), at // runs % before, at % runs)
@@ -708,6 +718,7 @@ def best_line(
     alt_template: np.ndarray,
     iterations: int,
     until: float,
+    whole_weekends: bool = False,
 ) -> tuple[np.ndarray, float, float]:
     """``linedp.best_line`` but for its weekends decided beforehand: the best line found in ``iterations``
     rounds of prices (fewer once ``until`` passes), its cost and breach. Arrays as ``linedp._Layout`` and
@@ -741,7 +752,7 @@ def best_line(
         for i in range(len(cost)):
             prices[i] = cost[i] + minute[_PRICE] * paid[i] + template_price[template[i]]
         choice = shortest_line(prices, start, succession, succession_start, weekend_number, weekend[_PRICE], runs,
-                               min_run, min_rest, max_run < 0, edge_exempt)
+                               min_run, min_rest, max_run < 0, edge_exempt, whole_weekends)
         _, total_paid, weekends = _measured(choice, start, cost, paid, template, weekend_number, per_template,
                                             weekend_seen)
         above = total_paid - high if high < _INF else -_INF

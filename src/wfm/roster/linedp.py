@@ -83,6 +83,9 @@ class LineProblem:
     max_total_min: int | None
     demand_row: list[np.ndarray]  # per day, each option's row of the scenario's shift demand (-1: none)
     base_cost: list[np.ndarray]  # per day, each option's cost less what it adds to or takes off the cover
+    # The recursion works the days of a weekend all or none (``sequential``: a heuristic, not a rule; the local
+    # moves and repairs after it may still split one).
+    whole_weekends: bool = False
     # Not copied by ``dataclasses.replace``: a replaced problem lays itself out again.
     _layout: _Layout | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -266,7 +269,7 @@ def shortest_line(problem: LineProblem, option_price: np.ndarray, weekend_price:
         np.asarray(option_price, float), layout.start, layout.succession, layout.succession_start,
         layout.weekend_number, float(weekend_price),
         problem.max_run if problem.max_run is not None else problem.min_run,
-        problem.min_run, problem.min_rest, problem.max_run is None, problem.edge_exempt,
+        problem.min_run, problem.min_rest, problem.max_run is None, problem.edge_exempt, problem.whole_weekends,
     )
     return choice.tolist()
 
@@ -395,7 +398,7 @@ def best_line(
         layout.cost, layout.paid, layout.template, layout.start, layout.succession, layout.succession_start,
         layout.weekend_number, problem.max_per_template, low, high, _or_none(problem.max_weekends),
         *_run_rules(problem), alts.start, alts.alt, alts.paid, alts.template, iterations,
-        _INF if until is None else until,
+        _INF if until is None else until, problem.whole_weekends,
     )
     best = Line(choice.tolist(), float(cost), float(breach))
     if not best.feasible and _weekends_broken(problem, best.choice):

@@ -14,6 +14,7 @@ against 44.4k in 280 s by CP-SAT lines alone.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections import Counter
@@ -119,6 +120,7 @@ def sequential_assignments(
     skip: frozenset[RuleGroup] = frozenset(),
     give_up: float | None = None,
     keep_models: bool = False,
+    whole_weekends: bool = False,
 ) -> Construction | None:
     """A roster, each employee's line solved alone, in turn, until ``deadline`` (shared evenly among those left,
     at least ``_LINE_MIN_S`` a line as far as ``give_up`` leaves time for the lines to come); rule groups in
@@ -131,7 +133,10 @@ def sequential_assignments(
     then each line is re-solved against all the others' cover (``linedp.improve_lines``) up to ``deadline``;
     the lines come back with the roster for later best responses (``Construction.lines``), and with
     ``keep_models`` their CP-SAT models (``Lines.models``; kept only where asked for: Curtois 24's would be
-    150 models of 364 days).
+    150 models of 364 days). With ``whole_weekends``, the programme plans the lines of employees with a weekend
+    limit with their weekends whole (``LineProblem.whole_weekends``), here and in the lines' later best
+    responses: a heuristic, where weekends are scarce, not a rule (nor a relaxation: no bound for column
+    generation).
 
     None when some employee's own rules admit no line (or none is found by ``give_up``).
     """
@@ -167,7 +172,7 @@ def sequential_assignments(
             # has to mend a line, gets the model with them.
             single = scenario.model_copy(update={"employees": [employee], "roles": roles, "shift_demand": []})
             built = RosterModel(single, skip=skip, options=options)
-            problem = line_problem(built, demand=scenario.shift_demand)
+            problem = _planned(line_problem(built, demand=scenario.shift_demand), whole_weekends)
             if problem is None:
                 programmes = False
                 deadline = construction_deadline  # no line improvement to come: the lines have all the time
@@ -194,7 +199,7 @@ def sequential_assignments(
         if line is None or not line.feasible:
             if line is not None:  # the programme's line breaks a limit: CP-SAT mends it, hinted with it
                 single, built = residual_model(employee)
-                problem = line_problem(built)  # the same options, in the same positions
+                problem = _planned(line_problem(built), whole_weekends)  # the same options, in the same positions
                 assert problem is not None
                 hint = hint_values(problem, line)
                 built.model.proto.solution_hint.vars.extend(i for i, _ in hint)
@@ -232,6 +237,13 @@ def sequential_assignments(
         models if keep_models else None,
     )
     return Construction(lines.chosen(choices), lines)
+
+
+def _planned(problem: LineProblem | None, whole_weekends: bool) -> LineProblem | None:
+    """The line's problem, with ``whole_weekends`` its weekends planned whole where it has a weekend limit."""
+    if problem is None or problem.max_weekends is None or not whole_weekends:
+        return problem
+    return dataclasses.replace(problem, whole_weekends=True)
 
 
 def _solve_line(
