@@ -64,8 +64,8 @@ class SolveSettings:
     # employee's weekends for one shift. Curtois 22 after 300 s had 185 such weekends, so at least 266 weekend
     # shifts short where 81 must be (its weekend demand is 1.03 times what the staff's weekends allow).
     # Construction alone (60 s): 41247 with 75 split weekends against 42337 with 231; 300 s, seeds 0 / 1:
-    # 34508 / 35121 against 36653 / 35932; 600 s, seed 0: Curtois 22 34080 and 20 4974 against 34442 and 5184
-    # (benchmarks/curtois/NOTES.md, thirty-first session).
+    # 34508 / 35121 against 36653 / 35932; 600 s, seed 0: Curtois 20, 22, 23, 24 4974, 34080, 23076, 76287
+    # against 5184, 34442, 26063, 78684 (benchmarks/curtois/NOTES.md, thirty-first session).
     whole_weekends: bool = True
     # When the greedy start gives up on a smaller model whose lines all have their dynamic programme (cover per
     # day and shift), a roster by column generation and diving (``wfm.roster.columns``) in up to this share of
