@@ -73,8 +73,7 @@ def _weekend_extras(weekend_number: np.ndarray, day: int, weekend_price: float) 
     yesterday was a day of the same weekend, already paid)."""
     if weekend_number[day] < 0:
         return 0.0, 0.0
-    same = day > 0 and weekend_number[day - 1] == weekend_number[day]
-    return weekend_price, 0.0 if same else weekend_price
+    return weekend_price, 0.0 if _same_weekend(weekend_number, day) else weekend_price
 
 
 @njit(cache=True)
@@ -196,6 +195,7 @@ def shortest_line(
         before, today = start[d] - start[d - 1], start[d + 1] - start[d]
         at_before = work_start[d - 1]
         after_rest, going_on = _weekend_extras(weekend_number, d, weekend_price)
+        joined = whole_weekends and _same_weekend(weekend_number, d)  # as in the forward pass
         # Yesterday's states that lead here, in the order of the numpy recursion this replaced (the first of
         # the cheapest is taken): work on, then a run of work begun after rest; rest on, then rest after work.
         found, value = False, _INF
@@ -213,7 +213,7 @@ def shortest_line(
                         through, j_best = v, j
                 if not found or through + going_on < value:
                     found, value, step = True, through + going_on, (True, f, j_best, length)
-            if f == 0 and r == 0 and not (whole_weekends and _same_weekend(weekend_number, d)):
+            if f == 0 and r == 0 and not joined:
                 v, at = _cheapest_rest(rest, d - 1, rests, min_rest, _MAY_END)
                 if not found or v + after_rest < value:
                     found, value, step = True, v + after_rest, (False, at // rests, 0, at % rests)
@@ -222,7 +222,7 @@ def shortest_line(
                 found, value, step = True, rest[d - 1, f, r - 1], (False, f, 0, r - 1)
             if r == rests - 1 and (not found or rest[d - 1, f, r] < value):
                 found, value, step = True, rest[d - 1, f, r], (False, f, 0, r)
-            if f == 0 and r == 0 and before and not (whole_weekends and _same_weekend(weekend_number, d)):
+            if f == 0 and r == 0 and before and not joined:
                 v, at = _cheapest_work(work, at_before, before, runs, min_run, _MAY_END)
                 if not found or v < value:
                     found, value, step = True, v, (True, at // (before * runs), at // runs % before, at % runs)
