@@ -7,6 +7,7 @@ import random
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from ortools.sat.python import cp_model
 
@@ -77,11 +78,42 @@ def test_cut_has_the_optimum_of_the_pinned_whole_model(seed: int) -> None:
     assert _solve(check).ObjectiveValue() == index.objective_value(solution)
 
 
+@pytest.mark.parametrize("seed", range(10))
+def test_a_step_keeps_joined_pairs_equal(seed: int) -> None:
+    """``joined`` pairs equal in the incumbent stay equal in a step (a free variable whose pair is fixed keeps
+    its value); a pair the incumbent has unequal is left alone: the step's optimum is the pinned whole model's
+    with exactly those equalities."""
+    rng = random.Random(seed)
+    model, x, _ = _random_model(rng)
+    other = model.clone()  # an incumbent far from the optimum: optimal for another objective
+    other.minimize(sum(rng.randint(-5, 5) * other.get_bool_var_from_proto_index(v.Index()) for v in x))
+    incumbent_solver = _solve(other)
+    incumbent = list(incumbent_solver.ResponseProto().solution)
+    primary = {v.Index() for v in x}
+    free = set(rng.sample(sorted(primary), 8))
+    pairs = [rng.sample(sorted(free), 2) for _ in range(4)] + [rng.sample(sorted(primary), 2) for _ in range(4)]
+    joined = np.asarray(pairs, dtype=np.int64)
+    index = SubModelIndex(model, primary)
+    status, found = lns._sub_step(index, incumbent, free, 5.0, 1, 0, False, joined=joined)
+    assert status == cp_model.OPTIMAL and found is not None
+    solution, objective = found
+
+    pinned = model.clone()
+    for v in sorted(primary - free):
+        pinned.add(pinned.get_bool_var_from_proto_index(v) == incumbent[v])
+    for a, b in joined.tolist():
+        if incumbent[a] == incumbent[b]:
+            assert solution[a] == solution[b]
+            pinned.add(pinned.get_bool_var_from_proto_index(a) == pinned.get_bool_var_from_proto_index(b))
+    assert objective == _solve(pinned).ObjectiveValue()
+
+
 @pytest.mark.parametrize("blocks", [False, True])
 def test_lns_on_sub_models_keeps_a_curtois_roster_legal(blocks: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """Instance 7's model: neighbourhood steps on sub-models from a CP-SAT roster; the result checked by
     pinning the whole model to it. With ``blocks``, its 20 employees and 28 days count as large enough for
-    blocks (some employees over some weeks), which then take their share of the steps."""
+    blocks (some employees over some weeks), which then take their share of the steps. The steps keep the
+    start's whole weekends whole (``joined``)."""
     if blocks:
         monkeypatch.setattr(lns, "BLOCK_MIN_EMPLOYEES", 20)
         monkeypatch.setattr(lns, "BLOCK_MIN_DAYS", 28)
@@ -91,10 +123,15 @@ def test_lns_on_sub_models_keeps_a_curtois_roster_legal(blocks: bool, monkeypatc
     solver.parameters.stop_after_first_solution = True
     assert solver.Solve(built.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
     start = list(solver.ResponseProto().solution)
+    joined = built.weekend_joints()
     best, objective, stats = lns.improve(
-        built, start, solver.ObjectiveValue(), time.perf_counter() + 8.0, workers=2, seed=1
+        built, start, solver.ObjectiveValue(), time.perf_counter() + 8.0, workers=2, seed=1, joined=joined
     )
     assert stats.steps >= 2 and objective <= solver.ObjectiveValue()
+    # Every employee has a weekend limit: each weekend whole in the start is whole in the result.
+    assert len(joined) == len(built.scenario.employees) * 4  # 28 days: four weekends
+    for a, b in joined.tolist():
+        assert start[a] != start[b] or best[a] == best[b]
     assert sum(stats.gain_by_kind.values()) == solver.ObjectiveValue() - objective
     kinds = {"employees", "window", "block"} if blocks else {"employees", "window"}
     assert set(stats.gain_by_kind) <= kinds

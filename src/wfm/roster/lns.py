@@ -42,7 +42,7 @@ from ortools.sat.python import cp_model
 from wfm.roster.domain import ShiftDemand
 from wfm.roster.linedp import LineProblem, improve_lines
 from wfm.roster.model import RosterModel
-from wfm.roster.submodel import SubModelIndex
+from wfm.roster.submodel import SubModel, SubModelIndex
 
 # The adaptive choice of a step's kind. Which kind pays differs by instance and changes as the roster improves
 # (Curtois 8 after plain CP-SAT: windows took off 189-282 in 30 s, employees 0-96; Curtois 16 from a 10-s start:
@@ -142,12 +142,15 @@ def improve(
     lines: LineResponses | None = None,
     target: float = -float("inf"),
     lp_subsolvers: tuple[str, ...] | None = None,
+    joined: np.ndarray | None = None,
 ) -> tuple[list[int], float, LnsStats]:
     """Improve a full solution (values of every model variable, by proto index) until ``deadline`` or an
     objective at ``target`` (a proven bound); with ``lines``, best responses are a third kind of step (on
     sub-models only). With ``lp_subsolvers`` (CP-SAT's subsolvers, () for its own portfolio), the steps search
     with the LP, as plain CP-SAT does, and two windows apart are another kind; without, they search light,
-    without the LP, which a large model's steps cannot afford."""
+    without the LP, which a large model's steps cannot afford. ``joined``: pairs of variables (proto indices,
+    shape (k, 2)) that the steps keep equal where the incumbent has them equal (whole weekends stay whole).
+    """
     rng = random.Random(seed)
     by_employee, by_day = _neighbourhoods(built)
     employees, days = sorted(by_employee), sorted(by_day)
@@ -210,7 +213,9 @@ def improve(
                 # against 721k). Once a step fails, the full-problem worker is back: only it proves a step
                 # optimal, which is what grows the neighbourhoods (Curtois 13, 600 s: 3523 with neighbourhood
                 # workers only, 2809 and 2381 with the full worker throughout).
-                status, found = _sub_step(index, best, free, limit_s, workers, seed_of_step, improved, lp_subsolvers)
+                status, found = _sub_step(
+                    index, best, free, limit_s, workers, seed_of_step, improved, lp_subsolvers, joined=joined
+                )
             else:
                 fixed = [i for i in all_indices if i not in free]
                 status, found = _step(built.model, best, fixed, limit_s, workers, seed_of_step)
@@ -324,6 +329,29 @@ def _lines_step(
     return _sub_step(index, trial, free, limit_s, workers, seed, False, fixed=True)
 
 
+def _keep_joined(cut: SubModel, incumbent: np.ndarray, joined: np.ndarray) -> None:
+    """Keep the pairs of ``joined`` that are equal in ``incumbent`` equal in ``cut``: both free, by a
+    constraint; one free, at the incumbent's value (the hint, the incumbent, still holds)."""
+    variables = np.asarray(cut.variables, dtype=np.int64)  # sorted: the cut lists them in index order
+    if not variables.size:
+        return
+    joined = joined[incumbent[joined[:, 0]] == incumbent[joined[:, 1]]]
+    where = np.searchsorted(variables, joined).clip(max=len(variables) - 1)
+    inside = variables[where] == joined
+    proto = cut.model.proto
+    for a, b in where[inside.all(axis=1)].tolist():
+        ct = proto.constraints.add().linear
+        ct.vars.extend([a, b])
+        ct.coeffs.extend([1, -1])
+        ct.domain.extend([0, 0])
+    alone = where[inside & ~inside[:, ::-1]]  # the free one of a pair whose other is fixed
+    for position in alone.tolist():
+        domain = proto.variables[position].domain
+        value = int(incumbent[variables[position]])
+        domain.clear()
+        domain.extend([value, value])
+
+
 def _sub_step(
     index: SubModelIndex,
     incumbent: list[int],
@@ -334,12 +362,16 @@ def _sub_step(
     neighbourhood_workers_only: bool,
     lp_subsolvers: tuple[str, ...] | None = None,
     fixed: bool = False,
+    joined: np.ndarray | None = None,
 ) -> tuple[int, tuple[list[int], float] | None]:
     """One neighbourhood solve on its sub-model (``wfm.roster.submodel``), the incumbent hinted; with
     ``neighbourhood_workers_only`` every worker runs CP-SAT's own neighbourhoods of the sub-model; with
     ``lp_subsolvers``, the search is those (LP-guided) subsolvers' with a full presolve instead; with
-    ``fixed``, the ``free`` variables keep the incumbent's values and only what follows them is solved."""
+    ``fixed``, the ``free`` variables keep the incumbent's values and only what follows them is solved; the
+    ``joined`` pairs equal in the incumbent stay equal (``_keep_joined``)."""
     cut = index.cut(incumbent, free)
+    if joined is not None and len(joined):
+        _keep_joined(cut, np.asarray(incumbent), joined)
     if fixed:
         for position, v in enumerate(cut.variables):
             if v in free:

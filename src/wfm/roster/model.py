@@ -12,10 +12,12 @@ enforcement literal, so CP-SAT can name the groups that clash (sufficient assump
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 from ortools.sat.python import cp_model
 
 from wfm.roster.domain import Activity, Employee, RuleSet, Scenario
@@ -550,6 +552,18 @@ class RosterModel:
             self.model.add(flag <= sum(self.work[e, d] for d in group))
             flags.append(flag)
         return sum(flags)
+
+    def weekend_joints(self) -> np.ndarray:
+        """The work variables (proto indices, shape (k, 2)) of each two days of one weekend, for every employee
+        with a weekend limit: pairs that ``lns.improve``'s steps keep whole where they are whole."""
+        pairs = []
+        for e, employee in enumerate(self.scenario.employees):
+            rules = employee_rules(self.scenario, employee)
+            if rules.max_weekends is None:
+                continue
+            for group in weekend_groups(self.scenario, rules.weekend_days or []):
+                pairs.extend((self.work[e, a].Index(), self.work[e, b].Index()) for a, b in itertools.pairwise(group))
+        return np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
 
     def _spread_counts(self, name: str, counts: list, weight: int) -> None:
         counts = [c for c in counts if c is not None and not isinstance(c, int)]

@@ -65,7 +65,9 @@ class SolveSettings:
     # shifts short where 81 must be (its weekend demand is 1.03 times what the staff's weekends allow).
     # Construction alone (60 s): 41247 with 75 split weekends against 42337 with 231; 300 s, seeds 0 / 1:
     # 34508 / 35121 against 36653 / 35932; 600 s, seed 0: Curtois 20, 22, 23, 24 4974, 34080, 23076, 76287
-    # against 5184, 34442, 26063, 78684 (benchmarks/curtois/NOTES.md, thirty-first session).
+    # against 5184, 34442, 26063, 78684 (benchmarks/curtois/NOTES.md, thirty-first session). The neighbourhood
+    # search after such a start then splits no weekend it finds whole (``RosterModel.weekend_joints``): Curtois
+    # 22, 300 s, seeds 0 / 1: 35502 / 35826 with 72 / 72 split weekends against 35799 / 35882 with 80 / 75.
     whole_weekends: bool = True
     # When the greedy start gives up on a smaller model whose lines all have their dynamic programme (cover per
     # day and shift), a roster by column generation and diving (``wfm.roster.columns``) in up to this share of
@@ -615,6 +617,7 @@ def _neighbourhood_search(
         built, list(solver.ResponseProto().solution), solver.ObjectiveValue(), deadline - 0.5,
         workers=settings.workers, seed=settings.seed, on_improvement=report, lines=responses, target=target,
         lp_subsolvers=_search_subsolvers(settings) if lp_steps else None,
+        joined=built.weekend_joints() if settings.whole_weekends and responses is not None else None,
     )
     holder, status = _fixed_solve(built, settings, list(enumerate(best)), 30.0)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
