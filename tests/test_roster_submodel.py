@@ -79,6 +79,35 @@ def test_cut_has_the_optimum_of_the_pinned_whole_model(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", range(10))
+def test_a_kept_cut_completes_changed_decisions(seed: int) -> None:
+    """``keep``: decisions changed in the incumbent stay as they are, and the auxiliaries that follow them are
+    solved: the optimum of the whole model with every decision pinned to the changed incumbent."""
+    rng = random.Random(seed)
+    model, x, _ = _random_model(rng)
+    incumbent_solver = _solve(model)
+    incumbent = list(incumbent_solver.ResponseProto().solution)
+    primary = {v.Index() for v in x}
+    changed = set(rng.sample(sorted(primary), 4))
+    for v in changed:
+        incumbent[v] = 1 - incumbent[v]
+    index = SubModelIndex(model, primary)
+    cut = index.cut(incumbent, changed, keep=True)
+    assert not set(cut.variables) & primary
+    pinned = model.clone()
+    for v in sorted(primary):
+        pinned.add(pinned.get_bool_var_from_proto_index(v) == incumbent[v])
+    reference = cp_model.CpSolver()
+    if reference.Solve(pinned) == cp_model.INFEASIBLE:
+        assert cp_model.CpSolver().Solve(cut.model) == cp_model.INFEASIBLE
+        return
+    solution = list(incumbent)
+    solver = _solve(cut.model)
+    for v, value in zip(cut.variables, solver.ResponseProto().solution, strict=True):
+        solution[v] = value
+    assert index.objective_value(solution) == reference.ObjectiveValue()
+
+
+@pytest.mark.parametrize("seed", range(10))
 def test_a_step_keeps_joined_pairs_equal(seed: int) -> None:
     """``joined`` pairs equal in the incumbent stay equal in a step (a free variable whose pair is fixed keeps
     its value); a pair the incumbent has unequal is left alone: the step's optimum is the pinned whole model's

@@ -369,15 +369,9 @@ def _sub_step(
     ``lp_subsolvers``, the search is those (LP-guided) subsolvers' with a full presolve instead; with
     ``fixed``, the ``free`` variables keep the incumbent's values and only what follows them is solved; the
     ``joined`` pairs equal in the incumbent stay equal (``_keep_joined``)."""
-    cut = index.cut(incumbent, free)
+    cut = index.cut(incumbent, free, keep=fixed)
     if joined is not None and len(joined):
         _keep_joined(cut, np.asarray(incumbent), joined)
-    if fixed:
-        for position, v in enumerate(cut.variables):
-            if v in free:
-                domain = cut.model.proto.variables[position].domain
-                domain.clear()
-                domain.extend([incumbent[v], incumbent[v]])
     if lp_subsolvers is not None:
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = workers

@@ -97,8 +97,10 @@ class SubModelIndex:
         values = np.asarray(solution, dtype=np.int64)
         return float(self._objective_coeffs @ values[self._objective_vars]) + self.proto.objective.offset
 
-    def cut(self, incumbent: list[int], free_primary: set[int]) -> SubModel:
-        """The sub-model of ``free_primary`` (and the auxiliaries that follow them), the rest at ``incumbent``."""
+    def cut(self, incumbent: list[int], free_primary: set[int], keep: bool = False) -> SubModel:
+        """The sub-model of ``free_primary`` (and the auxiliaries that follow them), the rest at ``incumbent``;
+        with ``keep``, ``free_primary`` stay at ``incumbent`` too and only the auxiliaries that follow them are
+        free (what a change of ``free_primary`` made in the incumbent implies)."""
         n_variables = len(self._primary)
         free = np.zeros(n_variables, dtype=bool)
         touched = np.zeros(len(self._kinds), dtype=bool)
@@ -112,6 +114,8 @@ class SubModelIndex:
             variables = np.abs(refs + (refs < 0))
             frontier = np.unique(variables[~self._primary[variables] & ~free[variables]])
             free[frontier] = True
+        if keep:
+            free[np.fromiter(free_primary, dtype=np.int64, count=len(free_primary))] = False
         variables = np.flatnonzero(free)
         index = np.full(n_variables, -1, dtype=np.int64)
         index[variables] = np.arange(len(variables))
