@@ -50,13 +50,17 @@ def _solve(model: cp_model.CpModel) -> cp_model.CpSolver:
     return solver
 
 
+def _optimal_start(rng: random.Random) -> tuple[cp_model.CpModel, list[int], set[int]]:
+    """A random model, its optimal solution, and its decisions' indices."""
+    model, x, _ = _random_model(rng)
+    solver = _solve(model)
+    return model, list(solver.ResponseProto().solution), {v.Index() for v in x}
+
+
 @pytest.mark.parametrize("seed", range(25))
 def test_cut_has_the_optimum_of_the_pinned_whole_model(seed: int) -> None:
     rng = random.Random(seed)
-    model, x, _ = _random_model(rng)
-    incumbent_solver = _solve(model)
-    incumbent = list(incumbent_solver.ResponseProto().solution)
-    primary = {v.Index() for v in x}
+    model, incumbent, primary = _optimal_start(rng)
     free = set(rng.sample(sorted(primary), 5))
     index = SubModelIndex(model, primary)
     assert index.supports
@@ -83,10 +87,7 @@ def test_a_kept_cut_completes_changed_decisions(seed: int) -> None:
     """``keep``: decisions changed in the incumbent stay as they are, and the auxiliaries that follow them are
     solved: the optimum of the whole model with every decision pinned to the changed incumbent."""
     rng = random.Random(seed)
-    model, x, _ = _random_model(rng)
-    incumbent_solver = _solve(model)
-    incumbent = list(incumbent_solver.ResponseProto().solution)
-    primary = {v.Index() for v in x}
+    model, incumbent, primary = _optimal_start(rng)
     changed = set(rng.sample(sorted(primary), 4))
     for v in changed:
         incumbent[v] = 1 - incumbent[v]

@@ -67,7 +67,8 @@ class SolveSettings:
     # 34508 / 35121 against 36653 / 35932; 600 s, seed 0: Curtois 20, 22, 23, 24 4974, 34080, 23076, 76287
     # against 5184, 34442, 26063, 78684 (benchmarks/curtois/NOTES.md, thirty-first session). The neighbourhood
     # search after such a start then splits no weekend it finds whole (``RosterModel.weekend_joints``): Curtois
-    # 22, 300 s, seeds 0 / 1: 35502 / 35826 with 72 / 72 split weekends against 35799 / 35882 with 80 / 75.
+    # 22, 300 s, seeds 0 / 1: 35252 / 35368 with 47 / 62 split weekends against 35799 / 35882 with 80 / 75;
+    # 600 s, seed 0: 34189 against 34478 (thirty-second session). Not after a dive's start (Curtois 8 lost).
     whole_weekends: bool = True
     # When the greedy start gives up on a smaller model whose lines all have their dynamic programme (cover per
     # day and shift), a roster by column generation and diving (``wfm.roster.columns``) in up to this share of
