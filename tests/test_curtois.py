@@ -294,3 +294,14 @@ def test_lp_guided_steps_over_two_windows_move_a_shift_between_distant_days():
     assert found.violations == []
     assert found.objective == objective < 1400  # one under-covered shift fewer
     assert stats.seconds_by_kind.get("windows", 0) > 0
+
+
+@pytest.mark.parametrize("number", [8, 13])
+def test_weekend_demand_share_counts_the_instance_weekends(number):
+    # Counted from the instance itself (its horizon starts on a Monday): the cover wanted on Saturdays and
+    # Sundays over both days of each employee's allowed weekends.
+    instance = parse_instance(INSTANCES / f"Instance{number}.txt")
+    wanted = sum(required for day, _, required, _, _ in instance.cover if day % 7 >= 5)
+    allowed = sum(2 * min(staff.max_weekends, instance.horizon // 7) for staff in instance.staff)
+    built = RosterModel(to_scenario(instance))
+    assert built.weekend_demand_share() == pytest.approx(wanted / allowed)

@@ -565,6 +565,21 @@ class RosterModel:
                 pairs.extend((self.work[e, a].Index(), self.work[e, b].Index()) for a, b in itertools.pairwise(group))
         return np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
 
+    def weekend_demand_share(self) -> float:
+        """People wanted on weekend days (shift demand) over the weekend days the staff may work (each
+        employee's weekend limit, both days of each weekend): above 1, some weekend demand must go unmet."""
+        scenario = self.scenario
+        days = 0
+        weekend_dates: set[dt.date] = set()
+        for employee in scenario.employees:
+            rules = employee_rules(scenario, employee)
+            groups = weekend_groups(scenario, rules.weekend_days or [])
+            weekend_dates.update(scenario.dates[d] for group in groups for d in group)
+            allowed = len(groups) if rules.max_weekends is None else min(len(groups), rules.max_weekends)
+            days += sum(sorted((len(group) for group in groups), reverse=True)[:allowed])
+        wanted = sum(d.required for d in scenario.shift_demand if d.date in weekend_dates)
+        return wanted / days if days else 0.0
+
     def _spread_counts(self, name: str, counts: list, weight: int) -> None:
         counts = [c for c in counts if c is not None and not isinstance(c, int)]
         if len(counts) < 2:

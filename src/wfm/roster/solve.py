@@ -68,7 +68,8 @@ class SolveSettings:
     # against 5184, 34442, 26063, 78684 (benchmarks/curtois/NOTES.md, thirty-first session). The neighbourhood
     # search after such a start then splits no weekend it finds whole (``RosterModel.weekend_joints``): Curtois
     # 22, 300 s, seeds 0 / 1: 35252 / 35368 with 47 / 62 split weekends against 35799 / 35882 with 80 / 75;
-    # 600 s, seed 0: 34189 against 34478 (thirty-second session). Not after a dive's start (Curtois 8 lost).
+    # 600 s, seed 0: 34189 against 34478 (thirty-second session). Not after a dive's start (Curtois 8 lost), nor
+    # where the weekends are not short (``_keeps_weekends_whole``).
     whole_weekends: bool = True
     # When the greedy start gives up on a smaller model whose lines all have their dynamic programme (cover per
     # day and shift), a roster by column generation and diving (``wfm.roster.columns``) in up to this share of
@@ -618,12 +619,20 @@ def _neighbourhood_search(
         built, list(solver.ResponseProto().solution), solver.ObjectiveValue(), deadline - 0.5,
         workers=settings.workers, seed=settings.seed, on_improvement=report, lines=responses, target=target,
         lp_subsolvers=_search_subsolvers(settings) if lp_steps else None,
-        joined=built.weekend_joints() if settings.whole_weekends and responses is not None else None,
+        joined=built.weekend_joints() if _keeps_weekends_whole(built, settings, responses) else None,
     )
     holder, status = _fixed_solve(built, settings, list(enumerate(best)), 30.0)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise RuntimeError(f"the neighbourhood search's roster breaks the model ({holder.StatusName(status)})")
     return holder, objective, stats
+
+
+def _keeps_weekends_whole(built: RosterModel, settings: SolveSettings, responses: lns.LineResponses | None) -> bool:
+    """Whether the neighbourhood search keeps whole weekends whole: after the whole-weekend construction, where
+    the weekend demand is at least what the staff's weekends allow (a split weekend then wastes a weekend day
+    that is wanted). Curtois 22 (1.03) gains (see ``SolveSettings.whole_weekends``); Curtois 24 (0.95) lost,
+    600 s, seed 0: 78265 with the joints against 74636 without (benchmarks/curtois/NOTES.md)."""
+    return settings.whole_weekends and responses is not None and built.weekend_demand_share() >= 1.0
 
 
 def _hint_values(built: RosterModel, hint: pd.DataFrame) -> list[tuple[int, int]]:
