@@ -575,8 +575,7 @@ class RosterModel:
             rules = employee_rules(scenario, employee)
             groups = weekend_groups(scenario, rules.weekend_days or [])
             weekend_dates.update(scenario.dates[d] for group in groups for d in group)
-            allowed = len(groups) if rules.max_weekends is None else min(len(groups), rules.max_weekends)
-            days += sum(sorted((len(group) for group in groups), reverse=True)[:allowed])
+            days += sum(sorted((len(group) for group in groups), reverse=True)[: rules.max_weekends])  # None: all
         wanted = sum(d.required for d in scenario.shift_demand if d.date in weekend_dates)
         return wanted / days if days else 0.0
 
