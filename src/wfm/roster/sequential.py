@@ -228,7 +228,7 @@ def sequential_assignments(
                 covered[row.interval_start, row.skill] += int(people)
     if not programmes:
         return Construction(chosen, None)
-    improve_lines(problems, choices, scenario.shift_demand, construction_deadline, seed=seed)
+    improve_lines(problems, choices, scenario.shift_demand, construction_deadline, seed=seed, perturbed=True)
     lines = Lines(
         problems,
         [[[key[v] for v in day] for day in problem.variables] for problem, key in zip(problems, keys, strict=True)],
