@@ -312,13 +312,13 @@ def _lines_step(
     until = time.perf_counter() + limit_s
     choices = lines.choices(np.asarray(incumbent))
     before = [list(choice) for choice in choices]
-    improve_lines(lines.problems, choices, lines.demand, until, seed=seed, perturbed=True)
+    improve_lines(lines.problems, choices, lines.demand, until, seed=seed)
     changed = [e for e, choice in enumerate(choices) if choice != before[e]]
     if not changed and time.perf_counter() < until:
         # An equilibrium: a few lines ruined and recreated, then best responses again.
         rng = random.Random(seed)
         ruined = rng.sample(range(len(choices)), max(2, round(RUINED_SHARE * len(choices))))
-        improve_lines(lines.problems, choices, lines.demand, until, seed=seed, ruined=ruined, perturbed=True)
+        improve_lines(lines.problems, choices, lines.demand, until, seed=seed, ruined=ruined)
         changed = [e for e, choice in enumerate(choices) if choice != before[e]]
     if not changed:
         return cp_model.UNKNOWN, None
