@@ -547,9 +547,9 @@ def covered_rows(problem: LineProblem, choice: list[int]) -> np.ndarray:
 
 # Perturbed best responses (``improve_lines``' ``perturbed``): each option's price raised by a random amount up
 # to this share of the mean weight of a person short, the programme run this many times on such prices, each
-# line polished against the true ones. Curtois 24, from the construction's equilibrium, 100 s with clean sweeps
-# between: 12767 taken off with 0.3, 10090 with 0.1, 10277 with 1.0, none with 3.0; 3 tries 10090 against 9080
-# with 1 (0.1). benchmarks/curtois/NOTES.md, thirty-fourth session.
+# line polished against the true ones. Curtois 24, from the construction's equilibrium, 100 s with plain rounds
+# between: 12767 taken off with 0.3, 10090 with 0.1, 10277 with 1.0; with 3.0 the perturbed rounds took off
+# nothing; 3 tries 10090 against 9080 with 1 (at 0.1). benchmarks/curtois/NOTES.md, thirty-fourth session.
 PERTURBED_SHARE = 0.3
 PERTURBED_TRIES = 3
 
@@ -598,7 +598,9 @@ def improve_lines(
             # Both lines polished, the priced one and the one held: the programme's line, dearer than the held
             # one, can still polish to a cheaper line (Curtois 24, at the construction's equilibrium: 3557
             # taken off in 26 s, where the held line's polish alone takes off nothing).
-            starts = [line.choice] if line.feasible and forced else [line.choice, choices[e]] if line.feasible else []
+            starts = [line.choice] if line.feasible else []
+            if not forced:
+                starts.append(choices[e])
         polished = [polish_line(priced, start, until=deadline) for start in starts or [choices[e]]]
         costs = [_measure(priced, choice)[0] for choice in polished]
         best = int(np.argmin(costs))
