@@ -288,7 +288,6 @@ def test_ruined_lines_come_back_as_best_responses_and_the_roster_keeps_every_rul
     assert improve_lines(problems, choices, demand, time.perf_counter() + 20, seed=3) == 0
 
 
-
 @pytest.mark.parametrize("instance", [8, 16])
 def test_perturbed_best_responses_go_on_from_an_equilibrium_by_what_the_evaluator_says(instance: int):
     """From an equilibrium of plain best responses, rounds priced on randomly raised prices (``perturbed``)
@@ -303,6 +302,7 @@ def test_perturbed_best_responses_go_on_from_an_equilibrium_by_what_the_evaluato
     assert gained > 0 and after.violations == []
     assert before.objective - after.objective == pytest.approx(gained)
     assert improve_lines(problems, choices, demand, time.perf_counter() + 60, seed=3) == 0
+
 
 def _crowded_lines(instance: int) -> tuple:
     """Every line of a Curtois instance solved by CP-SAT against the whole demand, as the start of the best
