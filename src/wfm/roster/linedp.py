@@ -29,6 +29,7 @@ import functools
 import itertools
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -552,6 +553,16 @@ def covered_rows(problem: LineProblem, choice: list[int]) -> np.ndarray:
 # nothing; 3 tries 10090 against 9080 with 1 (at 0.1). benchmarks/curtois/NOTES.md, thirty-fourth session.
 PERTURBED_SHARE = 0.3
 PERTURBED_TRIES = 3
+# Substitution chains (``improve_lines``' ``chains``): a line gives up places another line could take over, and
+# the lines that could respond. An equilibrium's lines each hold places (a day and shift) whose last person they
+# are, where someone working an over-covered shift that day could stand in; priced at full weight, no line moves
+# off them, though the move and the stand-in together gain (Curtois 24: short on weekends, over on weekdays).
+# The line's response is priced with such places discounted by this share of a person's weights, and kept with
+# the stand-ins' best responses where together they gain. From Curtois 24's construction, past its perturbed
+# rounds (70429), 100 s of chain and plain rounds: 7356 taken off with 0.25, 8469 with 0.5, 10464 with 0.75;
+# with 1.0 (priced as covered) 3891 in 150 s (benchmarks/curtois/NOTES.md, thirty-fifth session).
+CHAIN_DISCOUNT = 0.9
+CHAIN_STAND_INS = 3  # per place given up, the lines asked to stand in
 
 
 def improve_lines(
@@ -563,6 +574,7 @@ def improve_lines(
     seed: int = 0,
     ruined: list[int] | None = None,
     perturbed: bool = False,
+    chains: bool = False,
 ) -> float:
     """Re-solve lines one at a time against the cover of all the others (a best response each), in random
     order, while some line gets cheaper and until ``deadline``; ``choices`` are changed in place. Exact where
@@ -572,7 +584,9 @@ def improve_lines(
     equilibrium). With ``perturbed``, an equilibrium is not the end: a round follows where each line is priced
     on randomly raised prices (``PERTURBED_SHARE``, ``PERTURBED_TRIES``) and the programme's lines polished
     against the true prices, and the plain rounds go on after any round that gains, until one of these rounds
-    gains nothing. Returns the objective the rounds after the ruin take off."""
+    gains nothing. With ``chains``, a round of substitution chains (``_chain_round``) follows where neither
+    gains, and the plain rounds go on after it if it gains. Returns the objective the rounds after the ruin take
+    off."""
     required, under, over = demand_arrays(demand)
     noise = PERTURBED_SHARE * float(under.mean()) if perturbed and len(under) else 0.0
     noise_rng = np.random.default_rng(seed)
@@ -634,6 +648,91 @@ def improve_lines(
                 improved = True
             np.add.at(cover, rows_of(e), 1)
         if not improved and (perturbing or not noise):
-            break  # an equilibrium, and the perturbed round after it gained nothing either
+            chained = _chain_round(problems, choices, cover, demand, deadline, rng, respond) if chains else 0.0
+            if not chained:
+                break  # an equilibrium, and neither the perturbed round nor the chains after it gained
+            gained += chained
+            improved = True
         perturbing = not improved
+    return gained
+
+
+def _worked_rows(problem: LineProblem, choice: list[int]) -> np.ndarray:
+    """Per day, the shift-demand row the line covers (-1: none)."""
+    return np.array([problem.demand_row[d][k] if k >= 0 else -1 for d, k in enumerate(choice)], np.int64)
+
+
+def _chain_round(
+    problems: list[LineProblem],
+    choices: list[list[int]],
+    cover: np.ndarray,
+    demand: list[ShiftDemand],
+    deadline: float,
+    rng: random.Random,
+    respond: Callable[[int], tuple[list[int], float, float]],
+) -> float:
+    """A round of substitution chains, each line once in random order: its response priced with the places it
+    is the last person of discounted (``CHAIN_DISCOUNT``) where a line working an over-covered shift that day
+    has the place among its options; the places it then leaves short offered to up to ``CHAIN_STAND_INS`` such
+    lines each, whose best responses (``respond``, true prices) follow; the whole chain kept if together they
+    gain, else undone. ``choices`` and ``cover`` are changed in place. Returns the objective taken off."""
+    required, under, over = demand_arrays(demand)
+    owner = np.concatenate([np.full(len(p.layout.demand_row), e) for e, p in enumerate(problems)])
+    day = np.concatenate([np.repeat(np.arange(len(p.cost)), np.diff(p.layout.start)) for p in problems])
+    row = np.concatenate([p.layout.demand_row for p in problems])
+    counted = row >= 0
+    owner, day, row = owner[counted], day[counted], row[counted]
+    worked = np.array([_worked_rows(p, c) for p, c in zip(problems, choices, strict=True)])
+    gained = 0.0
+    order = list(range(len(problems)))
+    rng.shuffle(order)
+    for a in order:
+        if time.perf_counter() >= deadline:
+            break
+        # The options of every other line working an over-covered shift on the option's day.
+        held = worked[owner, day]
+        spare = (held >= 0) & (cover[np.maximum(held, 0)] > required[np.maximum(held, 0)]) & (owner != a)
+        standable = np.zeros(len(demand), bool)
+        standable[row[spare]] = True
+        before = covered_rows(problems[a], choices[a])
+        np.add.at(cover, before, -1)
+        short = required - cover
+        priced = priced_line(problems[a], short, under, over)
+        rows = np.maximum(priced.layout.demand_row, 0)
+        last = (priced.layout.demand_row >= 0) & standable[rows] & (short[rows] == 1)
+        discounted = priced.repriced(priced.layout.cost + np.where(last, CHAIN_DISCOUNT * (under + over)[rows], 0.0))
+        line = best_line(discounted, current=choices[a])
+        if not line.feasible or line.choice == choices[a]:
+            np.add.at(cover, before, 1)
+            continue
+        moved = polish_line(discounted, line.choice, until=deadline)
+        change = _measure(priced, moved)[0] - _measure(priced, choices[a])[0]
+        held_before = {a: choices[a]}
+        choices[a] = moved
+        np.add.at(cover, covered_rows(problems[a], moved), 1)
+        left = [r for r in np.setdiff1d(before, covered_rows(problems[a], moved)) if cover[r] < required[r]]
+        for r in left:
+            stand_ins = [int(b) for b in np.unique(owner[spare & (row == r)]) if int(b) not in held_before]
+            rng.shuffle(stand_ins)
+            for b in stand_ins[:CHAIN_STAND_INS]:
+                if change < 0 or time.perf_counter() >= deadline:
+                    break
+                np.add.at(cover, covered_rows(problems[b], choices[b]), -1)
+                polished, cost, current = respond(b)
+                if cost < current - 1e-9:
+                    held_before[b] = choices[b]
+                    choices[b] = polished
+                    change += cost - current
+                np.add.at(cover, covered_rows(problems[b], choices[b]), 1)
+            if change < 0:
+                break
+        if change < -1e-9:
+            gained -= change
+            for e in held_before:
+                worked[e] = _worked_rows(problems[e], choices[e])
+        else:
+            for e, choice in held_before.items():
+                np.add.at(cover, covered_rows(problems[e], choices[e]), -1)
+                choices[e] = choice
+                np.add.at(cover, covered_rows(problems[e], choice), 1)
     return gained

@@ -131,7 +131,7 @@ def sequential_assignments(
     Where the line's dynamic programme (``wfm.roster.linedp``) represents every line, a line it finds keeping
     every rule is taken without CP-SAT (else it hints CP-SAT), the lines get ``LINES_SHARE`` of the time, and
     then each line is re-solved against all the others' cover (``linedp.improve_lines``, with perturbed rounds
-    after an equilibrium) up to ``deadline``;
+    and substitution chains after an equilibrium) up to ``deadline``;
     the lines come back with the roster for later best responses (``Construction.lines``), and with
     ``keep_models`` their CP-SAT models (``Lines.models``; kept only where asked for: Curtois 24's would be
     150 models of 364 days). With ``whole_weekends``, the programme plans the lines of employees with a weekend
@@ -232,7 +232,9 @@ def sequential_assignments(
     # Perturbed rounds here, not in the search's lines steps (600 s, seed 0: Curtois 24 67938 here only, 67150
     # in both, 75234 in neither; Curtois 22 34121, 34858, 34221; benchmarks/curtois/NOTES.md, thirty-fourth
     # session).
-    improve_lines(problems, choices, scenario.shift_demand, construction_deadline, seed=seed, perturbed=True)
+    improve_lines(
+        problems, choices, scenario.shift_demand, construction_deadline, seed=seed, perturbed=True, chains=True
+    )
     lines = Lines(
         problems,
         [[[key[v] for v in day] for day in problem.variables] for problem, key in zip(problems, keys, strict=True)],
