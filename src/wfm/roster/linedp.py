@@ -559,8 +559,9 @@ PERTURBED_TRIES = 3
 # off them, though the move and the stand-in together gain (Curtois 24: short on weekends, over on weekdays).
 # The line's response is priced with such places discounted by this share of a person's weights, and kept with
 # the stand-ins' best responses where together they gain. From Curtois 24's construction, past its perturbed
-# rounds (70429), 100 s of chain and plain rounds: 7356 taken off with 0.25, 8469 with 0.5, 10464 with 0.75;
-# with 1.0 (priced as covered) 3891 in 150 s (benchmarks/curtois/NOTES.md, thirty-fifth session).
+# rounds (70429), 100 s of chain and plain rounds: 7356 taken off with 0.25, 8469 with 0.5, 10464 with 0.75,
+# 11964 with 0.9; with 1.0 (priced as covered) 3891 in 150 s, the line's response changed on ~200 days and its
+# stand-ins took the time (benchmarks/curtois/NOTES.md, thirty-fifth session).
 CHAIN_DISCOUNT = 0.9
 CHAIN_STAND_INS = 3  # per place given up, the lines asked to stand in
 

@@ -231,7 +231,7 @@ def sequential_assignments(
         return Construction(chosen, None)
     # Perturbed rounds here, not in the search's lines steps (600 s, seed 0: Curtois 24 67938 here only, 67150
     # in both, 75234 in neither; Curtois 22 34121, 34858, 34221; benchmarks/curtois/NOTES.md, thirty-fourth
-    # session).
+    # session); substitution chains after them (Curtois 24 58860, Curtois 22 33771; thirty-fifth session).
     improve_lines(
         problems, choices, scenario.shift_demand, construction_deadline, seed=seed, perturbed=True, chains=True
     )
