@@ -388,6 +388,13 @@ def test_a_substitution_chain_fills_what_no_single_line_can(tmp_path: Path):
     assert gained == pytest.approx(101) and after.violations == []
     assert before.objective - after.objective == 101
     assert 5 in {day for day, k in enumerate(choices[0]) if k >= 0}
+    # Without any shift demand there is no place to give up: the rounds end at once, nothing changed.
+    unpriced = to_scenario(parsed).model_copy(update={"shift_demand": []})
+    bare = [line_problem(RosterModel(unpriced.model_copy(update={"employees": [person]})))
+            for person in unpriced.employees]
+    held = [list(choice) for choice in choices]
+    assert improve_lines(bare, held, [], time.perf_counter() + 10, seed=1, perturbed=True, chains=True) == 0
+    assert held == choices
 
 
 def _crowded_lines(instance: int) -> tuple:

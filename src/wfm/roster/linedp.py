@@ -677,6 +677,8 @@ def _chain_round(
     has the place among its options; the places it then leaves short offered to up to ``CHAIN_STAND_INS`` such
     lines each, whose best responses (``respond``, true prices) follow; the whole chain kept if together they
     gain, else undone. ``choices`` and ``cover`` are changed in place. Returns the objective taken off."""
+    if not demand:
+        return 0.0  # no place to give up or stand in on
     required, under, over = demand_arrays(demand)
     owner = np.concatenate([np.full(len(p.layout.demand_row), e) for e, p in enumerate(problems)])
     day = np.concatenate([np.repeat(np.arange(len(p.cost)), np.diff(p.layout.start)) for p in problems])
