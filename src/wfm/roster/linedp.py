@@ -649,7 +649,11 @@ def improve_lines(
                 improved = True
             np.add.at(cover, rows_of(e), 1)
         if not improved and (perturbing or not noise):
-            chained = _chain_round(problems, choices, cover, demand, deadline, rng, respond) if chains else 0.0
+            chained = (
+                _chain_round(problems, choices, cover, (required, under, over), deadline, rng, respond)
+                if chains
+                else 0.0
+            )
             if not chained:
                 break  # an equilibrium, and neither the perturbed round nor the chains after it gained
             gained += chained
@@ -667,7 +671,7 @@ def _chain_round(
     problems: list[LineProblem],
     choices: list[list[int]],
     cover: np.ndarray,
-    demand: list[ShiftDemand],
+    prices: tuple[np.ndarray, np.ndarray, np.ndarray],
     deadline: float,
     rng: random.Random,
     respond: Callable[[int], tuple[list[int], float, float]],
@@ -676,10 +680,11 @@ def _chain_round(
     is the last person of discounted (``CHAIN_DISCOUNT``) where a line working an over-covered shift that day
     has the place among its options; the places it then leaves short offered to up to ``CHAIN_STAND_INS`` such
     lines each, whose best responses (``respond``, true prices) follow; the whole chain kept if together they
-    gain, else undone. ``choices`` and ``cover`` are changed in place. Returns the objective taken off."""
-    if not demand:
+    gain, else undone. ``prices``: each shift-demand row's requirement and under- and over-cover weights
+    (``demand_arrays``). ``choices`` and ``cover`` are changed in place. Returns the objective taken off."""
+    required, under, over = prices
+    if not len(required):
         return 0.0  # no place to give up or stand in on
-    required, under, over = demand_arrays(demand)
     owner = np.concatenate([np.full(len(p.layout.demand_row), e) for e, p in enumerate(problems)])
     day = np.concatenate([np.repeat(np.arange(len(p.cost)), np.diff(p.layout.start)) for p in problems])
     row = np.concatenate([p.layout.demand_row for p in problems])
@@ -695,7 +700,7 @@ def _chain_round(
         # The options of every other line working an over-covered shift on the option's day.
         held = worked[owner, day]
         spare = (held >= 0) & (cover[np.maximum(held, 0)] > required[np.maximum(held, 0)]) & (owner != a)
-        standable = np.zeros(len(demand), bool)
+        standable = np.zeros(len(required), bool)
         standable[row[spare]] = True
         before = covered_rows(problems[a], choices[a])
         np.add.at(cover, before, -1)
