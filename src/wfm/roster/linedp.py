@@ -717,8 +717,9 @@ def _chain_round(
         change = _measure(priced, moved)[0] - _measure(priced, choices[a])[0]
         held_before = {a: choices[a]}
         choices[a] = moved
-        np.add.at(cover, covered_rows(problems[a], moved), 1)
-        left = [r for r in np.setdiff1d(before, covered_rows(problems[a], moved)) if cover[r] < required[r]]
+        after = covered_rows(problems[a], moved)
+        np.add.at(cover, after, 1)
+        left = [r for r in np.setdiff1d(before, after) if cover[r] < required[r]]
         for r in left:
             stand_ins = [int(b) for b in np.unique(owner[spare & (row == r)]) if int(b) not in held_before]
             rng.shuffle(stand_ins)
