@@ -396,11 +396,15 @@ def test_a_substitution_chain_fills_what_no_single_line_can(tmp_path: Path):
     before = evaluate(parsed, _table(scenario, problems, choices))
     assert before.violations == [] and before.penalties["cover"] == 103
     assert improve_lines(problems, choices, demand, time.perf_counter() + 10, seed=1, perturbed=True) == 0
+    # The search's chains step starts with the chains: the same chain at once.
+    first = [list(choice) for choice in choices]
+    assert improve_lines(problems, first, demand, time.perf_counter() + 10, seed=1, chains=True,
+                         chains_first=True) == pytest.approx(101)
     gained = improve_lines(problems, choices, demand, time.perf_counter() + 10, seed=1, perturbed=True, chains=True)
     after = evaluate(parsed, _table(scenario, problems, choices))
     assert gained == pytest.approx(101) and after.violations == []
     assert before.objective - after.objective == 101
-    assert 5 in {day for day, k in enumerate(choices[0]) if k >= 0}
+    assert all(5 in {day for day, k in enumerate(kept[0]) if k >= 0} for kept in (choices, first))
     # Without any shift demand there is no place to give up: the rounds end at once, nothing changed.
     unpriced = to_scenario(parsed).model_copy(update={"shift_demand": []})
     bare = [line_problem(RosterModel(unpriced.model_copy(update={"employees": [person]})))
@@ -492,11 +496,20 @@ def test_polished_lines_keep_every_rule_and_no_change_of_one_or_two_days_beats_t
     assert gained > 0
 
 
-def test_best_responses_as_a_neighbourhood_step_give_a_roster_the_model_and_the_evaluator_accept():
-    """The neighbourhood search's best-response step (``lns._lines_step``) on the whole model of Curtois 7,
-    from crowded lines: it finds a better roster, the whole model takes it with every variable fixed at the
-    same objective, and the benchmark's evaluator sees that objective and no broken rule."""
-    parsed, scenario, problems, choices, keys = _crowded_lines(7)
+@pytest.mark.parametrize(("instance", "chains"), [(7, False), (8, True)])
+def test_best_responses_as_a_neighbourhood_step_give_a_roster_the_model_and_the_evaluator_accept(
+    instance: int, chains: bool
+):
+    """The neighbourhood search's best-response step (``lns._lines_step``) on the whole model of a Curtois
+    instance finds a better roster, the whole model takes it with every variable fixed at the same objective,
+    and the benchmark's evaluator sees that objective and no broken rule: plain best responses from crowded
+    lines (Curtois 7), and the chains step (``chains``) from lines where plain and perturbed best responses
+    both stop (Curtois 8)."""
+    parsed, scenario, problems, choices, keys = _crowded_lines(instance)
+    if chains:
+        improve_lines(problems, choices, scenario.shift_demand, time.perf_counter() + 60, seed=1, perturbed=True)
+        assert improve_lines(problems, [list(c) for c in choices], scenario.shift_demand,
+                             time.perf_counter() + 60, seed=3) == 0
     built = RosterModel(scenario)
     lines = Lines(problems, keys, scenario.shift_demand, choices)
     responses = _line_responses(built, lines)
@@ -507,10 +520,11 @@ def test_best_responses_as_a_neighbourhood_step_give_a_roster_the_model_and_the_
     assert status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
     by_employee, _ = lns._neighbourhoods(built)
     index = SubModelIndex(built.model, {i for indices in by_employee.values() for i in indices})
-    _, found = lns._lines_step(index, responses, list(start.ResponseProto().solution), by_employee, 5.0, 2, 0)
+    incumbent = list(start.ResponseProto().solution)
+    _, found = lns._lines_step(index, responses, incumbent, by_employee, 5.0, 2, 0, chains=chains)
     assert found is not None
     solution, objective = found
-    assert objective < start.ObjectiveValue() - 100
+    assert objective < start.ObjectiveValue() - (0 if chains else 100)
     check, status = _fixed_solve(built, settings, list(enumerate(solution)), 30)
     assert status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
     assert check.ObjectiveValue() == objective

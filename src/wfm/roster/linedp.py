@@ -576,6 +576,7 @@ def improve_lines(
     ruined: list[int] | None = None,
     perturbed: bool = False,
     chains: bool = False,
+    chains_first: bool = False,
 ) -> float:
     """Re-solve lines one at a time against the cover of all the others (a best response each), in random
     order, while some line gets cheaper and until ``deadline``; ``choices`` are changed in place. Exact where
@@ -586,8 +587,9 @@ def improve_lines(
     on randomly raised prices (``PERTURBED_SHARE``, ``PERTURBED_TRIES``) and the programme's lines polished
     against the true prices, and the plain rounds go on after any round that gains, until one of these rounds
     gains nothing. With ``chains``, a round of substitution chains (``_chain_round``) follows where neither
-    gains, and the plain rounds go on after it if it gains. Returns the objective the rounds after the ruin take
-    off."""
+    gains, and the plain rounds go on after it if it gains; with ``chains_first`` too, the first round is one of
+    chains (for a short search step, where a plain round would take all of it). Returns the objective the
+    rounds after the ruin take off."""
     required, under, over = demand_arrays(demand)
     noise = PERTURBED_SHARE * float(under.mean()) if perturbed and len(under) else 0.0
     noise_rng = np.random.default_rng(seed)
@@ -634,6 +636,8 @@ def improve_lines(
         np.add.at(cover, rows_of(e), 1)
     gained = 0.0
     perturbing = False  # this round prices perturbed
+    if chains and chains_first:
+        gained += _chain_round(problems, choices, cover, (required, under, over), deadline, rng, respond)
     while time.perf_counter() < deadline:
         improved = False
         order = list(range(len(problems)))

@@ -26,7 +26,12 @@ whole lines take too long for. One 600-s run each, taken off per second: Curtois
 Where the roster was built line by line with each line's dynamic programme (``wfm.roster.sequential``), another
 kind re-solves the incumbent's lines one at a time against the others' cover (``linedp.improve_lines``), and
 CP-SAT completes what follows the changed lines. The roulette then finds which pays: Curtois 24 (600 s), 25.3k
-of the search's 27.0k from lines, 124335 -> 92829 at the end; Curtois 23, 1.2k of 9.3k, windows the rest.
+of the search's 27.0k from lines, 124335 -> 92829 at the end; Curtois 23, 1.2k of 9.3k, windows the rest. A
+last kind starts from substitution chains (``improve_lines``' ``chains_first``: a round of plain best responses
+takes a whole step on Curtois 24, so a lines step never reaches its chains). 600 s, seed 0, against the search
+without it: Curtois 24 57876 against 58860 (chains 1153 of the search's 1817), 22 33578 against 33771, 23 22326
+against 23574, 21 21931 against 21922, 20 4998 against 4990 (benchmarks/curtois/NOTES.md, thirty-seventh
+session).
 """
 
 from __future__ import annotations
@@ -171,17 +176,17 @@ def improve(
         kinds.append("block")
         stats.block_employees = max(2.0, len(employees) * 0.1)
     if lines is not None and index is not None:
-        kinds.append("lines")
+        kinds += ["lines", "chains"]
     recent_gain = dict.fromkeys(kinds, 0.0)
     recent_s = dict.fromkeys(kinds, 1e-9)
     while time.perf_counter() < deadline - 0.2 and best_objective > target:
         stats.steps += 1
         kind = rng.choices(kinds, _kind_weights([recent_gain[k] / recent_s[k] for k in kinds]))[0]
         step_started = time.perf_counter()
-        if kind == "lines":
+        if kind in ("lines", "chains"):
             remaining_s = deadline - step_started
             status, found = _lines_step(index, lines, best, by_employee, min(step_time_s, remaining_s), workers,
-                                        rng.randrange(1 << 30))
+                                        rng.randrange(1 << 30), chains=kind == "chains")
         else:
             if kind == "window":
                 width = max(2, round(stats.window_days))
@@ -306,15 +311,17 @@ def _lines_step(
     limit_s: float,
     workers: int,
     seed: int,
+    chains: bool = False,
 ) -> tuple[int, tuple[list[int], float] | None]:
-    """Best responses from the incumbent's lines for ``limit_s``; the lines that changed are set in a copy of the
-    incumbent, and CP-SAT completes the rest (cover, counts) on their sub-model with those lines fixed."""
+    """Best responses from the incumbent's lines for ``limit_s``, with ``chains`` substitution chains first
+    (``linedp.improve_lines``' ``chains_first``); the lines that changed are set in a copy of the incumbent, and
+    CP-SAT completes the rest (cover, counts) on their sub-model with those lines fixed."""
     until = time.perf_counter() + limit_s
     choices = lines.choices(np.asarray(incumbent))
     before = [list(choice) for choice in choices]
-    improve_lines(lines.problems, choices, lines.demand, until, seed=seed)
+    improve_lines(lines.problems, choices, lines.demand, until, seed=seed, chains=chains, chains_first=chains)
     changed = [e for e, choice in enumerate(choices) if choice != before[e]]
-    if not changed and time.perf_counter() < until:
+    if not changed and not chains and time.perf_counter() < until:
         # An equilibrium: a few lines ruined and recreated, then best responses again.
         rng = random.Random(seed)
         ruined = rng.sample(range(len(choices)), max(2, round(RUINED_SHARE * len(choices))))
