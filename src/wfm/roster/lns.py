@@ -28,10 +28,9 @@ kind re-solves the incumbent's lines one at a time against the others' cover (``
 CP-SAT completes what follows the changed lines. The roulette then finds which pays: Curtois 24 (600 s), 25.3k
 of the search's 27.0k from lines, 124335 -> 92829 at the end; Curtois 23, 1.2k of 9.3k, windows the rest. A
 last kind starts from substitution chains (``improve_lines``' ``chains_first``: a round of plain best responses
-takes a whole step on Curtois 24, so a lines step never reaches its chains). 600 s, seed 0, against the search
-without it: Curtois 24 57876 against 58860 (chains 1153 of the search's 1817), 22 33578 against 33771, 23 22326
-against 23574, 21 21931 against 21922, 20 4998 against 4990 (benchmarks/curtois/NOTES.md, thirty-seventh
-session).
+takes a whole step on Curtois 24, so a lines step never reaches its chains). 600 s, seed 0, two runs each with
+and without it: Curtois 24 57876 / 57650 against 58860 / 58683 (chains 1153 of the search's 1817 in the first);
+Curtois 20-23 even (benchmarks/curtois/NOTES.md, thirty-seventh session).
 """
 
 from __future__ import annotations
