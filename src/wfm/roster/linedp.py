@@ -634,10 +634,15 @@ def improve_lines(
     for e in recreated:
         choices[e] = respond(e, forced=True)[0]
         np.add.at(cover, rows_of(e), 1)
-    gained = 0.0
+
+    def chain_round() -> float:
+        """A round of substitution chains where ``chains`` asks for them; the objective it took off."""
+        if not chains:
+            return 0.0
+        return _chain_round(problems, choices, cover, (required, under, over), deadline, rng, respond)
+
+    gained = chain_round() if chains_first else 0.0
     perturbing = False  # this round prices perturbed
-    if chains and chains_first:
-        gained += _chain_round(problems, choices, cover, (required, under, over), deadline, rng, respond)
     while time.perf_counter() < deadline:
         improved = False
         order = list(range(len(problems)))
@@ -653,11 +658,7 @@ def improve_lines(
                 improved = True
             np.add.at(cover, rows_of(e), 1)
         if not improved and (perturbing or not noise):
-            chained = (
-                _chain_round(problems, choices, cover, (required, under, over), deadline, rng, respond)
-                if chains
-                else 0.0
-            )
+            chained = chain_round()
             if not chained:
                 break  # an equilibrium, and neither the perturbed round nor the chains after it gained
             gained += chained
