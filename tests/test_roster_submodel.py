@@ -196,7 +196,12 @@ def test_a_step_gets_time_by_its_size() -> None:
 
 def test_neighbourhood_kinds_are_drawn_by_recent_gain() -> None:
     """The roulette weights: equal while nothing gained, in proportion to the gain per second, and never below
-    the floor, so a kind that stopped paying is still tried."""
+    the floor, so a kind that stopped paying is still tried; with more than four kinds the floors are shared, so
+    the one kind that pays is still drawn more often than all the others together."""
     assert lns._kind_weights([0.0, 0.0]) == [1.0, 1.0]
     assert lns._kind_weights([30.0, 10.0]) == pytest.approx([0.75, 0.25])
     assert lns._kind_weights([100.0, 0.0]) == pytest.approx([1.0, lns.KIND_MIN_SHARE])
+    assert lns._kind_weights([100.0, 0.0, 0.0, 0.0]) == pytest.approx([1.0] + [lns.KIND_MIN_SHARE] * 3)
+    six = lns._kind_weights([100.0] + [0.0] * 5)
+    assert six[1:] == pytest.approx([lns.KIND_FLOORS_SUM / 6] * 5)
+    assert six[0] / sum(six) > 0.5

@@ -10,8 +10,8 @@ roster of Curtois 24 (1.1M variables), 200 s: 37 steps and 836k -> 721k on sub-m
 narrowing; Curtois 21 (114k variables), 120 s: 38.8-39.4k against 39.6k. An improvement is kept; neighbourhood sizes
 adapt (grow when a step is solved to optimality, shrink when it neither solves nor improves), and so does the
 choice between the kinds: each is drawn in proportion to what it gained per second of late, never below
-``KIND_MIN_SHARE`` (the roulette wheel of adaptive LNS, Ropke & Pisinger 2006). CP-SAT's own LNS workers need many
-threads; this one works on two cores.
+``KIND_MIN_SHARE``, a floor shared among more than four kinds (the roulette wheel of adaptive LNS, Ropke &
+Pisinger 2006). CP-SAT's own LNS workers need many threads; this one works on two cores.
 
 Up to a size (``SolveSettings.lp_steps_max_variables``), the steps search with the LP as plain CP-SAT does, and
 another kind frees every employee over two windows apart, so work moves between distant days (Curtois 8: a shift
@@ -54,6 +54,10 @@ from wfm.roster.submodel import SubModel, SubModelIndex
 # and 18, 2.3 % off their sum; clearly only on Curtois 16, 60 s: 3741 / 3848 / 3648 against 4147 / 4052 / 3850
 # (benchmarks/curtois/NOTES.md, tenth session).
 KIND_MIN_SHARE = 0.2  # a kind's weight is its share of the recent gain per second, at least this
+# ... and the floors together at most this (what four kinds have), so with six kinds (the constructed lines' two
+# besides) a kind that pays far more than the others gets more than half the steps. Curtois 24, substitution
+# chains at 16 a second against the others' 5-7: 600 s, seeds 0 / 1, 56910 / 60960 against 57876 / 65383.
+KIND_FLOORS_SUM = 0.8
 KIND_MEMORY = 0.95  # per step of a kind, what its earlier gain and time still count
 RUINED_SHARE = 0.05  # lines ruined and recreated by a lines step that finds the incumbent an equilibrium
 # Blocks (some employees over some weeks) where a window of every employee is too wide for runs to be reshaped and
@@ -251,11 +255,13 @@ def improve(
 
 def _kind_weights(gain_rates: list[float]) -> list[float]:
     """Roulette weights of the neighbourhood kinds from their recent gains per second: each kind's share of the
-    total, at least ``KIND_MIN_SHARE`` so a kind that stopped paying is still tried; equal while none gained."""
+    total, at least ``KIND_MIN_SHARE`` (``KIND_FLOORS_SUM`` shared among more than four kinds) so a kind that
+    stopped paying is still tried; equal while none gained."""
     total = sum(gain_rates)
     if total <= 0:
         return [1.0] * len(gain_rates)
-    return [max(KIND_MIN_SHARE, rate / total) for rate in gain_rates]
+    floor = min(KIND_MIN_SHARE, KIND_FLOORS_SUM / len(gain_rates))
+    return [max(floor, rate / total) for rate in gain_rates]
 
 
 def step_limit_s(free_variables: int, step_time_s: float, vars_per_s: float, remaining_s: float) -> float:
