@@ -55,8 +55,10 @@ from wfm.roster.submodel import SubModel, SubModelIndex
 # (benchmarks/curtois/NOTES.md, tenth session).
 KIND_MIN_SHARE = 0.2  # a kind's weight is its share of the recent gain per second, at least this
 # ... and the floors together at most this (what four kinds have), so with six kinds (the constructed lines' two
-# besides) a kind that pays far more than the others gets more than half the steps. Curtois 24, substitution
-# chains at 16 a second against the others' 5-7: 600 s, seeds 0 / 1, 56910 / 60960 against 57876 / 65383.
+# besides) a kind that pays far more than the others gets more than half the steps. 600 s: Curtois 24, seed 1,
+# 60960 against 65383 (the chains, 16 a second where the others take off 5-7, got 70 s against 21 s), seed 0
+# even (56910 / 58029 against 57876 / 57650); Curtois 13 even (five runs each, mean 2107 against 2092), Curtois
+# 20-23 within a run's spread (benchmarks/curtois/NOTES.md, thirty-eighth session).
 KIND_FLOORS_SUM = 0.8
 KIND_MEMORY = 0.95  # per step of a kind, what its earlier gain and time still count
 RUINED_SHARE = 0.05  # lines ruined and recreated by a lines step that finds the incumbent an equilibrium
