@@ -54,12 +54,12 @@ from wfm.roster.submodel import SubModel, SubModelIndex
 # and 18, 2.3 % off their sum; clearly only on Curtois 16, 60 s: 3741 / 3848 / 3648 against 4147 / 4052 / 3850
 # (benchmarks/curtois/NOTES.md, tenth session).
 KIND_MIN_SHARE = 0.2  # a kind's weight is its share of the recent gain per second, at least this
-# ... and the floors together at most this (what four kinds have), so with six kinds (the constructed lines' two
-# besides) a kind that pays far more than the others gets more than half the steps. 600 s: Curtois 24, seed 1,
-# 60960 against 65383 (the chains, 16 a second where the others take off 5-7, got 70 s against 21 s), seed 0
-# even (56910 / 58029 against 57876 / 57650); Curtois 13 even (five runs each, mean 2107 against 2092), Curtois
-# 20-23 within a run's spread (benchmarks/curtois/NOTES.md, thirty-eighth session).
-KIND_FLOORS_SUM = 0.8
+# ... and the floors together at most what four kinds have (so up to four kinds keep theirs): with six kinds (the
+# constructed lines' two besides) a kind that pays far more than the others gets more than half the steps. 600 s:
+# Curtois 24, seed 1, 60960 against 65383 (the chains, 16 a second where the others take off 5-7, got 70 s
+# against 21 s), seed 0 even (56910 / 58029 against 57876 / 57650); Curtois 13 even (five runs each, mean 2107
+# against 2092), Curtois 20-23 within a run's spread (benchmarks/curtois/NOTES.md, thirty-eighth session).
+KIND_FLOORS_SUM = 4 * KIND_MIN_SHARE
 KIND_MEMORY = 0.95  # per step of a kind, what its earlier gain and time still count
 RUINED_SHARE = 0.05  # lines ruined and recreated by a lines step that finds the incumbent an equilibrium
 # Blocks (some employees over some weeks) where a window of every employee is too wide for runs to be reshaped and
