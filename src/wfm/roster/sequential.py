@@ -119,14 +119,15 @@ def sequential_assignments(
     seed: int = 0,
     skip: frozenset[RuleGroup] = frozenset(),
     give_up: float | None = None,
+    floor_until: float | None = None,
     keep_models: bool = False,
     whole_weekends: bool = False,
 ) -> Construction | None:
     """A roster, each employee's line solved alone, in turn, until ``deadline`` (shared evenly among those left,
-    at least ``_LINE_MIN_S`` a line as far as ``give_up`` leaves time for the lines to come); rule groups in
-    ``skip`` are left out, as in the whole model. A line not found in its share is searched on until its first
-    solution, up to ``give_up`` (default: ``_LINE_MAX_S`` past the deadline), by a search of at least 3 workers
-    whatever ``workers`` says (``_line_solver``).
+    at least ``_LINE_MIN_S`` a line as far as ``floor_until``, default ``give_up``, leaves time for the lines to
+    come); rule groups in ``skip`` are left out, as in the whole model. A line not found in its share is searched
+    on until its first solution, up to ``give_up`` (default: ``_LINE_MAX_S`` past the deadline), by a search of
+    at least 3 workers whatever ``workers`` says (``_line_solver``).
 
     Where the line's dynamic programme (``wfm.roster.linedp``) represents every line, a line it finds keeping
     every rule is taken without CP-SAT (else it hints CP-SAT), the lines get ``LINES_SHARE`` of the time, and
@@ -147,6 +148,7 @@ def sequential_assignments(
     chosen: dict[tuple[int, int, str], int] = {}
     employees = scenario.employees
     give_up = deadline + _LINE_MAX_S if give_up is None else max(give_up, deadline)
+    floor_until = give_up if floor_until is None else min(floor_until, give_up)
     options = None  # the same for every line: expanded once
     building_s = 0.0
     hard_lines = False  # a line needed the portfolio
@@ -188,8 +190,8 @@ def sequential_assignments(
         # time is what decides its quality (Curtois 24: 698k in 237 s, 238k in 430 s).
         left = len(employees) - e
         build_s = (left - 1) * building_s / (e + 1)
-        # The floor only as far as the solve's own deadline leaves time for every line still to come.
-        floor_s = min(_LINE_MIN_S, max(0.0, give_up - now - build_s) / left)
+        # The floor only as far as ``floor_until`` leaves time for every line still to come.
+        floor_s = min(_LINE_MIN_S, max(0.0, floor_until - now - build_s) / left)
         share_s = max(floor_s, max(0.0, deadline - now - build_s) / left)
         priced = None
         if problem is not None:

@@ -484,9 +484,12 @@ def _start_values(
     scenario = built.scenario
     if chosen is None and _above_plain(built, settings):
         until = min(deadline, time.perf_counter() + settings.time_limit_s * settings.sequential_share)
+        # Lines get their floor of search time past ``until`` only up to half the time after it: the rest is the
+        # neighbourhood search's, which a 24-agent fortnight of CP-SAT lines (no programmes) otherwise lost on a
+        # slow machine (its lines, at the floor, ran to a second before the deadline).
         construction = sequential_assignments(
             scenario, until, workers=settings.workers, seed=settings.seed, skip=skip, give_up=deadline - 1.0,
-            whole_weekends=settings.whole_weekends,
+            floor_until=until + (deadline - until) / 2, whole_weekends=settings.whole_weekends,
         )
         if construction is None:
             return None
