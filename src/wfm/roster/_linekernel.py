@@ -327,12 +327,12 @@ def _moves_kept(
             # A weekend's days lie in one ISO week (``model.weekend_groups``), so within six days of each other.
             for x in range(max(0, days_moved[m] - 6), min(days, days_moved[m] + 7)):
                 if weekend_number[x] == w:
-                    before = choice[x]
+                    was_option = choice[x]
                     for n in range(moves):
                         if days_moved[n] == x:
-                            before = held[n]
+                            was_option = held[n]
                     now |= choice[x] >= 0
-                    was |= before >= 0
+                    was |= was_option >= 0
             extra += int(now) - int(was)
         kept = not (extra > 0 and weekends + extra > max_weekends)
     for m in range(moves):
