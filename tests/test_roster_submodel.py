@@ -211,8 +211,6 @@ def test_neighbourhood_kinds_get_their_share_of_the_time_whatever_their_steps_la
     """Drawn per step, a kind whose steps last six times as long would take six times its share of the time; the
     per-step weights divide each share by the kind's recent mean step, so the time splits as the shares say.
     A kind not yet run counts as the mean of the others' steps."""
-    import random
-
     shares = [0.25, 0.75]
     weights = lns._per_step([30.0, 5.0], [10.0, 10.0], shares)  # mean steps of 3 s and 0.5 s
     rng = random.Random(0)

@@ -9,9 +9,10 @@ model, which CP-SAT would load and presolve at every step if the other variables
 roster of Curtois 24 (1.1M variables), 200 s: 37 steps and 836k -> 721k on sub-models, 12 steps and -> 824k by
 narrowing; Curtois 21 (114k variables), 120 s: 38.8-39.4k against 39.6k. An improvement is kept; neighbourhood sizes
 adapt (grow when a step is solved to optimality, shrink when it neither solves nor improves), and so does the
-choice between the kinds: each is drawn in proportion to what it gained per second of late, never below
-``KIND_MIN_SHARE``, a floor shared among more than four kinds (the roulette wheel of adaptive LNS, Ropke &
-Pisinger 2006). CP-SAT's own LNS workers need many threads; this one works on two cores.
+choice between the kinds: each gets a share of the time in proportion to what it gained per second of late,
+never below ``KIND_MIN_SHARE``, a floor shared among more than four kinds (the roulette wheel of adaptive LNS,
+Ropke & Pisinger 2006, drawn per step with weights that allow for how long each kind's steps last). CP-SAT's own
+LNS workers need many threads; this one works on two cores.
 
 Up to a size (``SolveSettings.lp_steps_max_variables``), the steps search with the LP as plain CP-SAT does, and
 another kind frees every employee over two windows apart, so work moves between distant days (Curtois 8: a shift
@@ -272,8 +273,9 @@ def _kind_weights(gain_rates: list[float]) -> list[float]:
 def _per_step(seconds: list[float], steps: list[float], shares: list[float]) -> list[float]:
     """Draw weights per step that give each kind ``shares`` of the search's time: each share over the kind's
     recent mean step (the mean of the kinds' means where a kind has not run yet). Drawn per step by the shares
-    alone, a kind with long steps took more time than its share (Curtois 22, 600 s: the chains' 3-s steps 178 s
-    at 4.5 a second, windows' ~1-s steps 125 s at 8.4 a second)."""
+    alone, a kind with long steps took more than its share (Curtois 22, 600 s, seed 0: the chains, steps of up to
+    3 s, 178 s at 4.5 a second, windows, steps of ~1 s, 125 s at 8.4 a second; 33291 / 33345, and 32968 with the
+    time shared; benchmarks/curtois/NOTES.md, fortieth session)."""
     means = [s / n for s, n in zip(seconds, steps, strict=True) if n > 0]
     default = sum(means) / len(means) if means else 1.0
     return [share / (s / n if n > 0 else default) for s, n, share in zip(seconds, steps, shares, strict=True)]
