@@ -211,17 +211,18 @@ def test_neighbourhood_kinds_get_their_share_of_the_time_whatever_their_steps_la
     """Drawn per step, a kind whose steps last six times as long would take six times its share of the time; the
     per-step weights divide each share by the kind's recent mean step, so the time splits as the shares say.
     A kind not yet run counts as the mean of the others' steps."""
+    step_s = (3.0, 0.5)
+    rng = random.Random(0)
+
+    def long_kinds_time_share(weights: list[float]) -> float:
+        spent = [0.0, 0.0]
+        for _ in range(20_000):
+            kind = rng.choices([0, 1], weights)[0]
+            spent[kind] += step_s[kind]
+        return spent[0] / sum(spent)
+
     shares = [0.25, 0.75]
     weights = lns._per_step([30.0, 5.0], [10.0, 10.0], shares)  # mean steps of 3 s and 0.5 s
-    rng = random.Random(0)
-    spent = [0.0, 0.0]
-    for _ in range(20_000):
-        kind = rng.choices([0, 1], weights)[0]
-        spent[kind] += (3.0, 0.5)[kind]
-    assert spent[0] / sum(spent) == pytest.approx(0.25, abs=0.02)
-    drawn_by_share = [0.0, 0.0]  # what the shares alone as weights gave: the long steps most of the time
-    for _ in range(20_000):
-        kind = rng.choices([0, 1], shares)[0]
-        drawn_by_share[kind] += (3.0, 0.5)[kind]
-    assert drawn_by_share[0] / sum(drawn_by_share) > 0.6
+    assert long_kinds_time_share(weights) == pytest.approx(0.25, abs=0.02)
+    assert long_kinds_time_share(shares) > 0.6  # the shares alone as weights: the long steps most of the time
     assert lns._per_step([30.0, 1e-9, 10.0], [10.0, 0.0, 10.0], [1.0, 1.0, 1.0]) == pytest.approx([1 / 3, 1 / 2, 1.0])
