@@ -207,6 +207,22 @@ def test_neighbourhood_kinds_are_drawn_by_recent_gain() -> None:
     assert six[0] / sum(six) > 0.5
 
 
+
+def test_a_cross_frees_a_few_employees_whole_lines_and_everyone_over_a_few_days() -> None:
+    """A cross step (with LP-guided steps): every employee over a window of days half as wide as the window
+    kind's, and the whole lines of half as many employees as the employees kind frees; nothing else."""
+    employees, days = list(range(10)), list(range(14))
+    by_employee = {e: [e * 14 + d for d in days] for e in employees}
+    by_day = {d: [e * 14 + d for e in employees] for d in days}
+    stats = lns.LnsStats(employee_size=4.0, window_days=6.0)
+    rng = random.Random(0)
+    for _ in range(20):
+        free = lns._free_of("cross", rng, stats, employees, days, by_employee, by_day)
+        window = [d for d in days if set(by_day[d]) <= free]
+        lines = [e for e in employees if set(by_employee[e]) <= free]
+        assert len(lines) == 2 and len(window) == 3 and window == list(range(window[0], window[0] + 3))
+        assert free == {i for d in window for i in by_day[d]} | {i for e in lines for i in by_employee[e]}
+
 def test_neighbourhood_kinds_get_their_share_of_the_time_whatever_their_steps_last() -> None:
     """Drawn per step, a kind whose steps last six times as long would take six times its share of the time; the
     per-step weights divide each share by the kind's recent mean step, so the time splits as the shares say.

@@ -16,7 +16,10 @@ LNS workers need many threads; this one works on two cores.
 
 Up to a size (``SolveSettings.lp_steps_max_variables``), the steps search with the LP as plain CP-SAT does, and
 another kind frees every employee over two windows apart, so work moves between distant days (Curtois 8: a shift
-from an over-covered day 2 to an under-covered day 20, which the light steps never found).
+from an over-covered day 2 to an under-covered day 20, which the light steps never found); and a cross frees a
+few employees' whole lines and every employee over a few days, so people swap shifts on those days while the freed
+lines take up what that does to their totals (Curtois 8, 60 s, seeds 0-11: median 1315.5 against 1318, better in
+8 pairs of 12, worse in 3; benchmarks/curtois/NOTES.md, forty-third session).
 
 Where there are many employees over a long horizon, another kind frees blocks: a few employees over one to four
 weeks, so runs can be reshaped between people, which a window of every employee cannot afford and a few employees'
@@ -158,9 +161,10 @@ def improve(
     """Improve a full solution (values of every model variable, by proto index) until ``deadline`` or an
     objective at ``target`` (a proven bound); with ``lines``, best responses are a third kind of step (on
     sub-models only). With ``lp_subsolvers`` (CP-SAT's subsolvers, () for its own portfolio), the steps search
-    with the LP, as plain CP-SAT does, and two windows apart are another kind; without, they search light,
-    without the LP, which a large model's steps cannot afford. ``joined``: pairs of variables (proto indices,
-    shape (k, 2)) that the steps keep equal where the incumbent has them equal (whole weekends stay whole).
+    with the LP, as plain CP-SAT does, and two windows apart and crosses (``_free_of``) are other kinds;
+    without, they search light, without the LP, which a large model's steps cannot afford. ``joined``: pairs of
+    variables (proto indices, shape (k, 2)) that the steps keep equal where the incumbent has them equal (whole
+    weekends stay whole).
     """
     rng = random.Random(seed)
     by_employee, by_day = _neighbourhoods(built)
@@ -176,7 +180,7 @@ def improve(
     improved = True  # the last step's outcome; the first step runs as after an improving one
     kinds = ["employees", "window"] if len(days) > 7 else ["employees"]
     if lp_subsolvers is not None and len(days) >= 4 * PAIR_MIN_DAYS:
-        kinds.append("windows")
+        kinds += ["windows", "cross"]
         stats.pair_days = PAIR_MIN_DAYS * 2.0
     if len(employees) >= BLOCK_MIN_EMPLOYEES and len(days) >= BLOCK_MIN_DAYS:
         kinds.append("block")
@@ -196,26 +200,7 @@ def improve(
             status, found = _lines_step(index, lines, best, by_employee, min(step_time_s, remaining_s), workers,
                                         rng.randrange(1 << 30), chains=kind == "chains")
         else:
-            if kind == "window":
-                width = max(2, round(stats.window_days))
-                first = rng.randrange(0, len(days) - width + 1)
-                free = {i for d in days[first : first + width] for i in by_day[d]}
-            elif kind == "windows":
-                width = max(PAIR_MIN_DAYS, round(stats.pair_days))
-                first = rng.randrange(0, len(days) - width + 1)
-                apart = [d for d in range(len(days) - width + 1) if d + width <= first or d >= first + width]
-                second = rng.choice(apart) if apart else first
-                free = {i for start in (first, second) for d in days[start : start + width] for i in by_day[d]}
-            elif kind == "block":
-                width = rng.randint(*BLOCK_DAYS)
-                first = rng.randrange(0, len(days) - width + 1)
-                chosen = rng.sample(employees, max(1, min(len(employees), round(stats.block_employees))))
-                free = {i for d in days[first : first + width] for i in by_day[d]} & {
-                    i for e in chosen for i in by_employee[e]
-                }
-            else:
-                chosen = rng.sample(employees, max(1, min(len(employees), round(stats.employee_size))))
-                free = {i for e in chosen for i in by_employee[e]}
+            free = _free_of(kind, rng, stats, employees, days, by_employee, by_day)
             limit_s = step_limit_s(len(free), step_time_s, step_vars_per_s, deadline - time.perf_counter())
             seed_of_step = rng.randrange(1 << 30)
             if index is not None:
@@ -257,6 +242,43 @@ def improve(
         elif kind == "block":
             stats.block_employees = min(len(employees), max(2.0, stats.block_employees * factor))
     return best, best_objective, stats
+
+
+def _free_of(
+    kind: str,
+    rng: random.Random,
+    stats: LnsStats,
+    employees: list[int],
+    days: list[int],
+    by_employee: dict[int, list[int]],
+    by_day: dict[int, list[int]],
+) -> set[int]:
+    """The variables a step of ``kind`` frees, at the sizes ``stats`` holds: a window of days (every employee),
+    two windows apart, a block (some employees over some weeks), a cross (a few employees' whole lines and every
+    employee over a short window) or a few employees' whole lines."""
+
+    def window(width: int) -> set[int]:
+        first = rng.randrange(0, len(days) - width + 1)
+        return {i for d in days[first : first + width] for i in by_day[d]}
+
+    def lines(size: float) -> set[int]:
+        chosen = rng.sample(employees, max(1, min(len(employees), round(size))))
+        return {i for e in chosen for i in by_employee[e]}
+
+    if kind == "window":
+        return window(max(2, round(stats.window_days)))
+    if kind == "windows":
+        width = max(PAIR_MIN_DAYS, round(stats.pair_days))
+        first = rng.randrange(0, len(days) - width + 1)
+        apart = [d for d in range(len(days) - width + 1) if d + width <= first or d >= first + width]
+        second = rng.choice(apart) if apart else first
+        return {i for start in (first, second) for d in days[start : start + width] for i in by_day[d]}
+    if kind == "block":
+        width = rng.randint(*BLOCK_DAYS)
+        return window(width) & lines(stats.block_employees)
+    if kind == "cross":  # at half the sizes of the window and employees kinds, which adapt
+        return window(max(1, round(stats.window_days / 2))) | lines(stats.employee_size / 2)
+    return lines(stats.employee_size)
 
 
 def _kind_weights(gain_rates: list[float]) -> list[float]:
