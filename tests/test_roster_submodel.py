@@ -207,7 +207,6 @@ def test_neighbourhood_kinds_are_drawn_by_recent_gain() -> None:
     assert six[0] / sum(six) > 0.5
 
 
-
 def test_a_cross_frees_a_few_employees_whole_lines_and_everyone_over_a_few_days() -> None:
     """A cross step (with LP-guided steps): every employee over a window of days half as wide as the window
     kind's, and the whole lines of half as many employees as the employees kind frees; nothing else."""
@@ -222,6 +221,7 @@ def test_a_cross_frees_a_few_employees_whole_lines_and_everyone_over_a_few_days(
         lines = [e for e in employees if set(by_employee[e]) <= free]
         assert len(lines) == 2 and len(window) == 3 and window == list(range(window[0], window[0] + 3))
         assert free == {i for d in window for i in by_day[d]} | {i for e in lines for i in by_employee[e]}
+
 
 def test_neighbourhood_kinds_get_their_share_of_the_time_whatever_their_steps_last() -> None:
     """Drawn per step, a kind whose steps last six times as long would take six times its share of the time; the
