@@ -3,17 +3,19 @@ fixed variables' domains pinned: the same optimum, on random models of every sup
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from ortools.sat.python import cp_model
 
-from wfm.benchmarks.curtois import parse_instance, to_scenario
+from wfm.benchmarks.curtois import evaluate, parse_instance, to_scenario
 from wfm.roster import lns
-from wfm.roster.model import RosterModel
+from wfm.roster.model import RequestTerm, RosterModel
 from wfm.roster.submodel import SubModelIndex
 
 INSTANCES = Path(__file__).resolve().parents[1] / "benchmarks" / "curtois" / "instances"
@@ -221,6 +223,120 @@ def test_a_cross_frees_a_few_employees_whole_lines_and_everyone_over_a_few_days(
         lines = [e for e in employees if set(by_employee[e]) <= free]
         assert len(lines) == 2 and len(window) == 3 and window == list(range(window[0], window[0] + 3))
         assert free == {i for d in window for i in by_day[d]} | {i for e in lines for i in by_employee[e]}
+
+
+def test_a_request_step_is_a_cross_on_an_unmet_request() -> None:
+    """A request step: a cross whose window holds the request's day and whose lines include its employee."""
+    employees, days = list(range(10)), list(range(14))
+    by_employee = {e: [e * 14 + d for d in days] for e in employees}
+    by_day = {d: [e * 14 + d for e in employees] for d in days}
+    stats = lns.LnsStats(employee_size=4.0, window_days=6.0)
+    rng = random.Random(0)
+    for day in (0, 6, 13):
+        around = RequestTerm(employee=7, day=day, variables=(7 * 14 + day,), on=True, coef=3)
+        for _ in range(10):
+            free = lns._free_of("request", rng, stats, employees, days, by_employee, by_day, around)
+            window = [d for d in days if set(by_day[d]) <= free]
+            lines = [e for e in employees if set(by_employee[e]) <= free]
+            assert day in window and len(window) == 3 and window == list(range(window[0], window[0] + 3))
+            assert 7 in lines and len(lines) in (2, 3)
+            assert free == {i for d in window for i in by_day[d]} | {i for e in lines for i in by_employee[e]}
+
+
+def _table(built: RosterModel, solution: list[int]) -> pd.DataFrame:
+    """A whole model's solution as the benchmark's ``employee,day,shift`` rows, read off its assignments."""
+    ids = [employee.id for employee in built.scenario.employees]
+    rows = [
+        (ids[e], day, option.template)
+        for (e, day), entries in built.by_employee_day.items()
+        for var, option, _ in entries
+        if solution[var.Index()]
+    ]
+    return pd.DataFrame(rows, columns=["employee", "day", "shift"])
+
+
+def test_the_models_requests_left_unmet_are_the_evaluators() -> None:
+    """The requests the model records (for the request steps), read off a whole solution, cost what the
+    benchmark's own evaluator charges the same roster for its on and off requests."""
+    instance = parse_instance(INSTANCES / "Instance1.txt")
+    built = RosterModel(to_scenario(instance))
+    assert len(built.requests) == len(instance.on_requests) + len(instance.off_requests)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.stop_after_first_solution = True  # a rough roster: requests of both kinds unmet
+    assert solver.Solve(built.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    solution = list(solver.ResponseProto().solution)
+    penalties = evaluate(instance, _table(built, solution)).penalties
+    unmet = [r for r in built.requests if r.unmet(solution)]
+    assert {r.on for r in unmet} == {True, False}  # both kinds are checked
+    assert sum(r.coef for r in unmet) == penalties["on_requests"] + penalties["off_requests"] > 0
+
+
+def test_a_request_step_grants_its_request_and_changes_only_its_neighbourhood() -> None:
+    """A request step on Instance 3's model, from a roster with requests unmet: the step's roster grants the
+    request, differs from the start only where the step freed, and costs what the benchmark's evaluator says."""
+    instance = parse_instance(INSTANCES / "Instance3.txt")
+    built = RosterModel(to_scenario(instance))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.stop_after_first_solution = True
+    assert solver.Solve(built.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    start = list(solver.ResponseProto().solution)
+    by_employee, by_day = lns._neighbourhoods(built)
+    employees, days = sorted(by_employee), sorted(by_day)
+    assignments = {i for indices in by_employee.values() for i in indices}
+    index = SubModelIndex(built.model, assignments)
+    stats = lns.LnsStats(employee_size=4.0, window_days=6.0)
+    rng = random.Random(0)
+    granted = 0
+    for request in [r for r in built.requests if r.unmet(start)][:6]:
+        free = lns._free_of("request", rng, stats, employees, days, by_employee, by_day, request)
+        status, found = lns._sub_step(index, start, free, 5.0, 1, 0, False, (), grant=request)
+        if found is None:  # no roster grants it with the rest as it is
+            assert status == cp_model.INFEASIBLE
+            continue
+        granted += 1
+        solution, objective = found
+        assert not request.unmet(solution)
+        changed = {v for v, (a, b) in enumerate(zip(start, solution, strict=True)) if a != b}
+        assert changed & assignments <= free
+        assert evaluate(instance, _table(built, solution)).objective == objective
+    assert granted >= 3
+
+
+def test_request_steps_walk_away_and_the_search_returns_its_best(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LP-guided steps on Instance 5's model from a rough roster, request steps drawn most and walks cut short
+    after 3 steps: the search walks (grants requests at a cost), yet reports only better rosters and returns
+    the best it reported, which the benchmark's evaluator costs the same. At the requests' share of the cost
+    that the threshold asks, request steps run; below it, none."""
+    monkeypatch.setattr(lns, "WALK_STEPS", 3)
+    monkeypatch.setattr(lns, "_kind_weights", lambda rates: [1.0] * (len(rates) - 1) + [20.0])  # request last
+    instance = parse_instance(INSTANCES / "Instance5.txt")
+    built = RosterModel(to_scenario(instance))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 2
+    solver.parameters.max_time_in_seconds = 3.0
+    assert solver.Solve(built.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    start = list(solver.ResponseProto().solution)
+    penalties = evaluate(instance, _table(built, start)).penalties
+    share = (penalties["on_requests"] + penalties["off_requests"]) / solver.ObjectiveValue()
+    assert share > 0.02  # a rough roster leaves many requests unmet
+    monkeypatch.setattr(lns, "REQUEST_SHARE_MIN", share)  # request steps at the threshold
+    reported: list[float] = []
+    best, objective, stats = lns.improve(
+        built, start, solver.ObjectiveValue(), time.perf_counter() + 10.0,
+        workers=2, seed=0, lp_subsolvers=(), on_improvement=lambda value, _: reported.append(value),
+    )
+    assert stats.request_share == pytest.approx(share)
+    assert stats.walk_moves >= 1 and "request" in stats.seconds_by_kind
+    values = [solver.ObjectiveValue(), *reported]
+    assert all(a > b for a, b in itertools.pairwise(values)) and objective == values[-1]
+    assert evaluate(instance, _table(built, best)).objective == objective
+    # Where requests are a smaller share of the cost than the threshold, no request step runs.
+    monkeypatch.setattr(lns, "REQUEST_SHARE_MIN", share + 0.01)
+    _, _, stats = lns.improve(built, start, solver.ObjectiveValue(), time.perf_counter() + 3.0, workers=2, seed=0,
+                              lp_subsolvers=())
+    assert stats.steps > 0 and "request" not in stats.seconds_by_kind and stats.walk_moves == 0
 
 
 def test_neighbourhood_kinds_get_their_share_of_the_time_whatever_their_steps_last() -> None:

@@ -19,7 +19,13 @@ another kind frees every employee over two windows apart, so work moves between 
 from an over-covered day 2 to an under-covered day 20, which the light steps never found); and a cross frees a
 few employees' whole lines and every employee over a few days, so people swap shifts on those days while the freed
 lines take up what that does to their totals (Curtois 8, 60 s, seeds 0-11: median 1315.5 against 1318, better in
-8 pairs of 12, worse in 3; benchmarks/curtois/NOTES.md, forty-third session).
+8 pairs of 12, worse in 3; benchmarks/curtois/NOTES.md, forty-third session). A request step is a cross around
+an unmet request (``RosterModel.requests``, drawn by weight) that must grant it; where that costs at most the
+request's weight, the search walks on from the dearer roster for up to ``WALK_STEPS`` steps (keeping its best),
+so the other kinds search around a roster the improving steps alone never reach (Curtois 8, 60 s, seeds 0-23:
+median 1313.5 against 1315.5, better in 16 pairs, even in 3, worse in 5; without the walk, as a cross around
+the request that keeps only improvements, 1316 against 1315.5 over seeds 0-11; forty-fourth session). Request
+steps run only where unmet requests are a real share of the cost (``REQUEST_SHARE_MIN``).
 
 Where there are many employees over a long horizon, another kind frees blocks: a few employees over one to four
 weeks, so runs can be reshaped between people, which a window of every employee cannot afford and a few employees'
@@ -49,7 +55,7 @@ from ortools.sat.python import cp_model
 
 from wfm.roster.domain import ShiftDemand
 from wfm.roster.linedp import LineProblem, improve_lines
-from wfm.roster.model import RosterModel
+from wfm.roster.model import RequestTerm, RosterModel
 from wfm.roster.submodel import SubModel, SubModelIndex
 
 # The adaptive choice of a step's kind. Which kind pays differs by instance and changes as the roster improves
@@ -77,6 +83,13 @@ BLOCK_DAYS = (7, 28)  # a block's length in days, drawn uniformly
 # the light steps; 1411 / 1411 / 1320 / 1411 and 1504 / 1408 / 1418 with LP-guided steps alone; with the two
 # windows too, 1324 / 1314 / 1315 / 1313 and 1311 / 1409 / 1407 (ad hoc ``lnsx.py``, twenty-eighth session).
 PAIR_MIN_DAYS = 2  # each window's width at least; four days at first
+WALK_STEPS = 30  # steps of a walk away from the best roster (request steps) after which it goes back to the best
+# Request steps only where unmet requests are at least this share of the starting roster's cost: a walk trades
+# cover for requests, which pays where requests are much of what is left. Curtois, 60 s, with request steps
+# throughout (their share of the final rosters): 8 (8-9 %) gained; 7 (6 %) and 9 (9 %) even; 5 (4 %) lost 1-2
+# (seeds 0-2); 12 (1.5 %) unsettled, median 4156 against 4067.5 over seeds 0-11. At the start of the search 7, 8
+# and 9 are above this, 5, 6 and 12 below (forty-fourth and forty-fifth sessions).
+REQUEST_SHARE_MIN = 0.05
 
 
 @dataclass
@@ -87,7 +100,11 @@ class LnsStats:
     window_days: float = 0.0
     pair_days: float = 0.0  # each window's width in a step of two windows
     block_employees: float = 0.0
-    gain_by_kind: dict[str, float] = field(default_factory=dict)  # objective taken off by neighbourhood kind
+    request_share: float = 0.0  # unmet requests' share of the starting roster's cost
+    walk_moves: int = 0  # request steps that granted a request at a cost (the search walked away from its best)
+    # Objective taken off by neighbourhood kind, from the roster each step started from (after a walk's dearer
+    # roster, what the steps take off it counts too).
+    gain_by_kind: dict[str, float] = field(default_factory=dict)
     seconds_by_kind: dict[str, float] = field(default_factory=dict)
 
 
@@ -161,8 +178,9 @@ def improve(
     """Improve a full solution (values of every model variable, by proto index) until ``deadline`` or an
     objective at ``target`` (a proven bound); with ``lines``, best responses are a third kind of step (on
     sub-models only). With ``lp_subsolvers`` (CP-SAT's subsolvers, () for its own portfolio), the steps search
-    with the LP, as plain CP-SAT does, and two windows apart and crosses (``_free_of``) are other kinds;
-    without, they search light, without the LP, which a large model's steps cannot afford. ``joined``: pairs of
+    with the LP, as plain CP-SAT does, and two windows apart, crosses and request steps (``_free_of``) are
+    other kinds, the last walking the search away from its best (module docstring); without, they search
+    light, without the LP, which a large model's steps cannot afford. ``joined``: pairs of
     variables (proto indices, shape (k, 2)) that the steps keep equal where the incumbent has them equal (whole
     weekends stay whole).
     """
@@ -177,10 +195,16 @@ def improve(
         index = None
     stats = LnsStats(employee_size=min(len(employees), max(2.0, len(employees) * 0.1)), window_days=min(len(days), 7.0))
     best, best_objective = list(solution), objective
+    current, current_objective = best, best_objective  # where the steps start: the best, or a request granted
+    since_best = 0  # steps since the search was last at its best
     improved = True  # the last step's outcome; the first step runs as after an improving one
     kinds = ["employees", "window"] if len(days) > 7 else ["employees"]
     if lp_subsolvers is not None and len(days) >= 4 * PAIR_MIN_DAYS:
         kinds += ["windows", "cross"]
+        if objective > 0:
+            stats.request_share = sum(r.coef for r in built.requests if r.unmet(solution)) / objective
+        if index is not None and stats.request_share >= REQUEST_SHARE_MIN:
+            kinds.append("request")
         stats.pair_days = PAIR_MIN_DAYS * 2.0
     if len(employees) >= BLOCK_MIN_EMPLOYEES and len(days) >= BLOCK_MIN_DAYS:
         kinds.append("block")
@@ -195,12 +219,15 @@ def improve(
         shares = _kind_weights([recent_gain[k] / recent_s[k] for k in kinds])
         kind = rng.choices(kinds, _per_step([recent_s[k] for k in kinds], [recent_steps[k] for k in kinds], shares))[0]
         step_started = time.perf_counter()
+        around = None  # the unmet request a request step grants
         if kind in ("lines", "chains"):
             remaining_s = deadline - step_started
-            status, found = _lines_step(index, lines, best, by_employee, min(step_time_s, remaining_s), workers,
+            status, found = _lines_step(index, lines, current, by_employee, min(step_time_s, remaining_s), workers,
                                         rng.randrange(1 << 30), chains=kind == "chains")
         else:
-            free = _free_of(kind, rng, stats, employees, days, by_employee, by_day)
+            unmet = [r for r in built.requests if r.unmet(current)] if kind == "request" and index is not None else []
+            around = rng.choices(unmet, [r.coef for r in unmet])[0] if unmet else None
+            free = _free_of(kind, rng, stats, employees, days, by_employee, by_day, around)
             limit_s = step_limit_s(len(free), step_time_s, step_vars_per_s, deadline - time.perf_counter())
             seed_of_step = rng.randrange(1 << 30)
             if index is not None:
@@ -212,13 +239,20 @@ def improve(
                 # optimal, which is what grows the neighbourhoods (Curtois 13, 600 s: 3523 with neighbourhood
                 # workers only, 2809 and 2381 with the full worker throughout).
                 status, found = _sub_step(
-                    index, best, free, limit_s, workers, seed_of_step, improved, lp_subsolvers, joined=joined
+                    index, current, free, limit_s, workers, seed_of_step, improved, lp_subsolvers, joined=joined,
+                    grant=around,
                 )
             else:
                 fixed = [i for i in all_indices if i not in free]
-                status, found = _step(built.model, best, fixed, limit_s, workers, seed_of_step)
-        improved = found is not None and found[1] < best_objective - 1e-6
-        gain = best_objective - found[1] if improved else 0.0
+                status, found = _step(built.model, current, fixed, limit_s, workers, seed_of_step)
+        improved = found is not None and found[1] < current_objective - 1e-6
+        gain = current_objective - found[1] if improved else 0.0
+        if around is not None and found is not None and not improved and found[1] <= current_objective + around.coef:
+            # A request granted at a cost of at most its weight: the search goes on from there, so what its
+            # neighbourhoods reach moves (a walk out of a deep local optimum; the best roster is kept).
+            since_best = 0 if current is best else since_best  # the walk's steps count from where it left
+            current, current_objective = found
+            stats.walk_moves += 1
         recent_gain[kind] = KIND_MEMORY * recent_gain[kind] + gain
         step_s = time.perf_counter() - step_started
         recent_s[kind] = KIND_MEMORY * recent_s[kind] + step_s
@@ -226,10 +260,17 @@ def improve(
         stats.seconds_by_kind[kind] = stats.seconds_by_kind.get(kind, 0.0) + step_s
         if improved:
             stats.gain_by_kind[kind] = stats.gain_by_kind.get(kind, 0.0) + gain
-            best, best_objective = found
+            current, current_objective = found
+        since_best += 1
+        if current_objective < best_objective - 1e-6:
+            best, best_objective = current, current_objective
             stats.improvements += 1
+            since_best = 0
             if on_improvement is not None:
                 on_improvement(best_objective, best)
+        elif since_best >= WALK_STEPS and current is not best:
+            current, current_objective = best, best_objective  # the walk led nowhere: back to the best
+            since_best = 0
         # Grow when solved to optimality, shrink when neither solved nor improved. Growing on every improvement
         # made neighbourhoods that time out (Curtois 21 from a constructed roster, 120 s: 44k, against 39-41k).
         factor = 1.15 if status == cp_model.OPTIMAL else 1.0 if improved else 0.85
@@ -252,14 +293,20 @@ def _free_of(
     days: list[int],
     by_employee: dict[int, list[int]],
     by_day: dict[int, list[int]],
+    around: RequestTerm | None = None,
 ) -> set[int]:
     """The variables a step of ``kind`` frees, at the sizes ``stats`` holds: a window of days (every employee),
     two windows apart, a block (some employees over some weeks), a cross (a few employees' whole lines and every
-    employee over a short window) or a few employees' whole lines."""
+    employee over a short window; for a ``request`` step, the window holds the unmet request ``around`` and its
+    employee's line is one of the lines) or a few employees' whole lines."""
 
-    def window(width: int) -> set[int]:
-        first = rng.randrange(0, len(days) - width + 1)
+    def span(first: int, width: int) -> set[int]:
         return {i for d in days[first : first + width] for i in by_day[d]}
+
+    def window(width: int, day: int | None = None) -> set[int]:
+        last = len(days) - width
+        first = rng.randrange(0, last + 1) if day is None else min(last, max(0, day - rng.randrange(width)))
+        return span(first, width)
 
     def lines(size: float) -> set[int]:
         chosen = rng.sample(employees, max(1, min(len(employees), round(size))))
@@ -272,12 +319,14 @@ def _free_of(
         first = rng.randrange(0, len(days) - width + 1)
         apart = [d for d in range(len(days) - width + 1) if d + width <= first or d >= first + width]
         second = rng.choice(apart) if apart else first
-        return {i for start in (first, second) for d in days[start : start + width] for i in by_day[d]}
+        return span(first, width) | span(second, width)
     if kind == "block":
         width = rng.randint(*BLOCK_DAYS)
         return window(width) & lines(stats.block_employees)
-    if kind == "cross":  # at half the sizes of the window and employees kinds, which adapt
-        return window(max(1, round(stats.window_days / 2))) | lines(stats.employee_size / 2)
+    if kind in ("cross", "request"):  # at half the sizes of the window and employees kinds, which adapt
+        width = max(1, round(stats.window_days / 2))
+        free = window(width, None if around is None else around.day) | lines(stats.employee_size / 2)
+        return free if around is None else free | set(by_employee[around.employee])
     return lines(stats.employee_size)
 
 
@@ -414,15 +463,29 @@ def _sub_step(
     lp_subsolvers: tuple[str, ...] | None = None,
     fixed: bool = False,
     joined: np.ndarray | None = None,
+    grant: RequestTerm | None = None,
 ) -> tuple[int, tuple[list[int], float] | None]:
     """One neighbourhood solve on its sub-model (``wfm.roster.submodel``), the incumbent hinted; with
     ``neighbourhood_workers_only`` every worker runs CP-SAT's own neighbourhoods of the sub-model; with
     ``lp_subsolvers``, the search is those (LP-guided) subsolvers' with a full presolve instead; with
     ``fixed``, the ``free`` variables keep the incumbent's values and only what follows them is solved; the
-    ``joined`` pairs equal in the incumbent stay equal (``_keep_joined``)."""
+    ``joined`` pairs equal in the incumbent stay equal (``_keep_joined``); the request ``grant`` (its variables
+    free) is granted."""
     cut = index.cut(incumbent, free, keep=fixed)
     if joined is not None and len(joined):
         _keep_joined(cut, np.asarray(incumbent), joined)
+    if grant is not None:
+        positions = np.searchsorted(np.asarray(cut.variables, dtype=np.int64), grant.variables).tolist()
+        if grant.on:
+            ct = cut.model.proto.constraints.add().linear
+            ct.vars.extend(positions)
+            ct.coeffs.extend([1] * len(positions))
+            ct.domain.extend([1, len(positions)])
+        else:
+            for position in positions:
+                domain = cut.model.proto.variables[position].domain
+                domain.clear()
+                domain.extend([0, 0])
     if lp_subsolvers is not None:
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = workers

@@ -53,6 +53,22 @@ class ObjectiveTerms:
         return {name: int(sum(coef * solver.Value(expr) for expr, coef in items)) for name, items in self.terms.items()}
 
 
+@dataclass(frozen=True)
+class RequestTerm:
+    """An employee's weighted request on a day, as the model holds it: granted where the sum of ``variables``
+    (proto indices) is positive for an ``on`` request, zero for an off one; ``coef`` in the objective."""
+
+    employee: int
+    day: int
+    variables: tuple[int, ...]
+    on: bool
+    coef: int
+
+    def unmet(self, solution: list[int]) -> bool:
+        """Whether a whole solution (values by proto index) leaves the request unmet."""
+        return any(solution[v] for v in self.variables) != self.on
+
+
 def activity_applies(activity: Activity, skill: str) -> bool:
     """Whether shifts worked on ``skill`` hold ``activity``."""
     return activity.skills is None or skill in activity.skills
@@ -110,6 +126,7 @@ class RosterModel:
         self.by_employee_day: dict[tuple[int, int], list[tuple[cp_model.IntVar, ShiftOption, str]]] = defaultdict(list)
         self.by_option: dict[int, list[tuple[cp_model.IntVar, int, str]]] = defaultdict(list)
         self.work: dict[tuple[int, int], cp_model.IntVar] = {}
+        self.requests: list[RequestTerm] = []  # those with a variable to grant or refuse them
         self.break_counts: dict[tuple[int, str], dict[int, cp_model.IntVar]] = {}
         self.activity_counts: dict[tuple[int, str, str], dict[int, cp_model.IntVar]] = {}
         self.activities = {a.id: a for a in scenario.activities}
@@ -205,9 +222,6 @@ class RosterModel:
         self._fairness()
         self._published()
         self.model.minimize(self.objective.expression())
-
-    def _day_template_sum(self, e: int, day: int, template: str) -> cp_model.LinearExprT:
-        return sum(v for v, o, _ in self.by_employee_day[e, day] if o.template == template)
 
     def _employee_rules(self, e: int, employee: Employee, rules: RuleSet) -> None:
         scenario = self.scenario
@@ -359,12 +373,16 @@ class RosterModel:
             day = self.date_index.get(request.date)
             if day is None:
                 continue
-            granted = work[day] if request.template is None else self._day_template_sum(e, day, request.template)
+            grants = [work[day]] if request.template is None else [
+                v for v, o, _ in self.by_employee_day[e, day] if o.template == request.template
+            ]
             coef = request.weight * weights.request
-            if request.kind == "on":
-                self.objective.add("requests", 1 - granted, coef)
-            elif not isinstance(granted, int):
-                self.objective.add("requests", granted, coef)
+            if coef and grants:
+                on = request.kind == "on"
+                self.requests.append(RequestTerm(e, day, tuple(v.Index() for v in grants), on, coef))
+                self.objective.add("requests", 1 - sum(grants) if on else sum(grants), coef)
+            elif coef and request.kind == "on":  # no shift of the template that day: never granted
+                self.objective.add("requests", 1, coef)
 
         if rules.standard_minutes_per_week is not None and weights.overtime_hour:
             for week in full_weeks(days):

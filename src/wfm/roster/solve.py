@@ -391,7 +391,8 @@ def solve_roster(
         "constraints": float(len(built.model.Proto().constraints)),
     }
     if lns_stats is not None:
-        stats.update(lns_steps=float(lns_stats.steps), lns_improvements=float(lns_stats.improvements))
+        stats.update(lns_steps=float(lns_stats.steps), lns_improvements=float(lns_stats.improvements),
+                     lns_walk_moves=float(lns_stats.walk_moves), lns_request_share=lns_stats.request_share)
         stats.update({f"lns_gain_{kind}": gain for kind, gain in lns_stats.gain_by_kind.items()})
         stats.update({f"lns_seconds_{kind}": s for kind, s in lns_stats.seconds_by_kind.items()})
     if not found_roster:
