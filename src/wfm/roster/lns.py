@@ -225,7 +225,7 @@ def improve(
             status, found = _lines_step(index, lines, current, by_employee, min(step_time_s, remaining_s), workers,
                                         rng.randrange(1 << 30), chains=kind == "chains")
         else:
-            unmet = [r for r in built.requests if r.unmet(current)] if kind == "request" and index is not None else []
+            unmet = [r for r in built.requests if r.unmet(current)] if kind == "request" else []
             around = rng.choices(unmet, [r.coef for r in unmet])[0] if unmet else None
             free = _free_of(kind, rng, stats, employees, days, by_employee, by_day, around)
             limit_s = step_limit_s(len(free), step_time_s, step_vars_per_s, deadline - time.perf_counter())
