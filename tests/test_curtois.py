@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from curtois_helpers import benchmark_table
 from typer.testing import CliRunner
 
 from wfm.benchmarks.curtois import (
@@ -288,12 +289,7 @@ def test_lp_guided_steps_over_two_windows_move_a_shift_between_distant_days():
         built, list(holder.ResponseProto().solution), 1411.0, time.perf_counter() + 300, workers=2, seed=0,
         lp_subsolvers=("reduced_costs",), target=1399.0,
     )
-    rows = [
-        (scenario.employees[e].id, built.options[o].day, built.options[o].template)
-        for (e, o, _), var in built.x.items()
-        if best[var.Index()]
-    ]
-    found = evaluate(instance, pd.DataFrame(rows, columns=["employee", "day", "shift"]))
+    found = evaluate(instance, benchmark_table(built, best))
     assert found.violations == []
     assert found.objective == objective < 1400  # one under-covered shift fewer
     assert stats.seconds_by_kind.get("windows", 0) > 0

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
+from curtois_helpers import benchmark_table
 from ortools.sat.python import cp_model
 
 from wfm.benchmarks.curtois import evaluate, parse_instance, to_scenario
@@ -243,18 +243,6 @@ def test_a_request_step_is_a_cross_on_an_unmet_request() -> None:
             assert free == {i for d in window for i in by_day[d]} | {i for e in lines for i in by_employee[e]}
 
 
-def _table(built: RosterModel, solution: list[int]) -> pd.DataFrame:
-    """A whole model's solution as the benchmark's ``employee,day,shift`` rows, read off its assignments."""
-    ids = [employee.id for employee in built.scenario.employees]
-    rows = [
-        (ids[e], day, option.template)
-        for (e, day), entries in built.by_employee_day.items()
-        for var, option, _ in entries
-        if solution[var.Index()]
-    ]
-    return pd.DataFrame(rows, columns=["employee", "day", "shift"])
-
-
 def test_the_models_requests_left_unmet_are_the_evaluators() -> None:
     """The requests the model records (for the request steps), read off a whole solution, cost what the
     benchmark's own evaluator charges the same roster for its on and off requests."""
@@ -266,7 +254,7 @@ def test_the_models_requests_left_unmet_are_the_evaluators() -> None:
     solver.parameters.stop_after_first_solution = True  # a rough roster: requests of both kinds unmet
     assert solver.Solve(built.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
     solution = list(solver.ResponseProto().solution)
-    penalties = evaluate(instance, _table(built, solution)).penalties
+    penalties = evaluate(instance, benchmark_table(built, solution)).penalties
     unmet = [r for r in built.requests if r.unmet(solution)]
     assert {r.on for r in unmet} == {True, False}  # both kinds are checked
     assert sum(r.coef for r in unmet) == penalties["on_requests"] + penalties["off_requests"] > 0
@@ -300,7 +288,7 @@ def test_a_request_step_grants_its_request_and_changes_only_its_neighbourhood() 
         assert not request.unmet(solution)
         changed = {v for v, (a, b) in enumerate(zip(start, solution, strict=True)) if a != b}
         assert changed & assignments <= free
-        assert evaluate(instance, _table(built, solution)).objective == objective
+        assert evaluate(instance, benchmark_table(built, solution)).objective == objective
     assert granted >= 3
 
 
@@ -318,7 +306,7 @@ def test_request_steps_walk_away_and_the_search_returns_its_best(monkeypatch: py
     solver.parameters.max_time_in_seconds = 3.0
     assert solver.Solve(built.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
     start = list(solver.ResponseProto().solution)
-    penalties = evaluate(instance, _table(built, start)).penalties
+    penalties = evaluate(instance, benchmark_table(built, start)).penalties
     share = (penalties["on_requests"] + penalties["off_requests"]) / solver.ObjectiveValue()
     assert share > 0.02  # a rough roster leaves many requests unmet
     monkeypatch.setattr(lns, "REQUEST_SHARE_MIN", share)  # request steps at the threshold
@@ -331,7 +319,7 @@ def test_request_steps_walk_away_and_the_search_returns_its_best(monkeypatch: py
     assert stats.walk_moves >= 1 and "request" in stats.seconds_by_kind
     values = [solver.ObjectiveValue(), *reported]
     assert all(a > b for a, b in itertools.pairwise(values)) and objective == values[-1]
-    assert evaluate(instance, _table(built, best)).objective == objective
+    assert evaluate(instance, benchmark_table(built, best)).objective == objective
     # Where requests are a smaller share of the cost than the threshold, no request step runs.
     monkeypatch.setattr(lns, "REQUEST_SHARE_MIN", share + 0.01)
     _, _, stats = lns.improve(built, start, solver.ObjectiveValue(), time.perf_counter() + 3.0, workers=2, seed=0,
