@@ -13,12 +13,29 @@ import pytest
 from curtois_helpers import benchmark_table
 from ortools.sat.python import cp_model
 
-from wfm.benchmarks.curtois import evaluate, parse_instance, to_scenario
+from wfm.benchmarks.curtois import Instance, evaluate, parse_instance, to_scenario
 from wfm.roster import lns
 from wfm.roster.model import RequestTerm, RosterModel
 from wfm.roster.submodel import SubModelIndex
 
 INSTANCES = Path(__file__).resolve().parents[1] / "benchmarks" / "curtois" / "instances"
+
+
+def _rough_roster(
+    name: str, workers: int, limit_s: float | None = None
+) -> tuple[Instance, RosterModel, list[int], float]:
+    """An instance, its whole model and a rough roster of it: CP-SAT's first solution, or its best within
+    ``limit_s``. Returns the instance, the model, the roster (values by proto index) and its objective."""
+    instance = parse_instance(INSTANCES / f"{name}.txt")
+    built = RosterModel(to_scenario(instance))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = workers
+    if limit_s is None:
+        solver.parameters.stop_after_first_solution = True
+    else:
+        solver.parameters.max_time_in_seconds = limit_s
+    assert solver.Solve(built.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    return instance, built, list(solver.ResponseProto().solution), solver.ObjectiveValue()
 
 
 def _random_model(rng: random.Random) -> tuple[cp_model.CpModel, list[cp_model.IntVar], list[cp_model.IntVar]]:
@@ -149,22 +166,17 @@ def test_lns_on_sub_models_keeps_a_curtois_roster_legal(blocks: bool, monkeypatc
     if blocks:
         monkeypatch.setattr(lns, "BLOCK_MIN_EMPLOYEES", 20)
         monkeypatch.setattr(lns, "BLOCK_MIN_DAYS", 28)
-    built = RosterModel(to_scenario(parse_instance(INSTANCES / "Instance7.txt")))
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 2
-    solver.parameters.stop_after_first_solution = True
-    assert solver.Solve(built.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-    start = list(solver.ResponseProto().solution)
+    _, built, start, start_objective = _rough_roster("Instance7", 2)
     joined = built.weekend_joints()
     best, objective, stats = lns.improve(
-        built, start, solver.ObjectiveValue(), time.perf_counter() + 8.0, workers=2, seed=1, joined=joined
+        built, start, start_objective, time.perf_counter() + 8.0, workers=2, seed=1, joined=joined
     )
-    assert stats.steps >= 2 and objective <= solver.ObjectiveValue()
+    assert stats.steps >= 2 and objective <= start_objective
     # Every employee has a weekend limit: each weekend whole in the start is whole in the result.
     assert len(joined) == len(built.scenario.employees) * 4  # 28 days: four weekends
     for a, b in joined.tolist():
         assert start[a] != start[b] or best[a] == best[b]
-    assert sum(stats.gain_by_kind.values()) == solver.ObjectiveValue() - objective
+    assert sum(stats.gain_by_kind.values()) == start_objective - objective
     kinds = {"employees", "window", "block"} if blocks else {"employees", "window"}
     assert set(stats.gain_by_kind) <= kinds
     assert ("block" in stats.seconds_by_kind) == blocks
@@ -246,14 +258,8 @@ def test_a_request_step_is_a_cross_on_an_unmet_request() -> None:
 def test_the_models_requests_left_unmet_are_the_evaluators() -> None:
     """The requests the model records (for the request steps), read off a whole solution, cost what the
     benchmark's own evaluator charges the same roster for its on and off requests."""
-    instance = parse_instance(INSTANCES / "Instance1.txt")
-    built = RosterModel(to_scenario(instance))
+    instance, built, solution, _ = _rough_roster("Instance1", 1)  # requests of both kinds unmet
     assert len(built.requests) == len(instance.on_requests) + len(instance.off_requests)
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    solver.parameters.stop_after_first_solution = True  # a rough roster: requests of both kinds unmet
-    assert solver.Solve(built.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-    solution = list(solver.ResponseProto().solution)
     penalties = evaluate(instance, benchmark_table(built, solution)).penalties
     unmet = [r for r in built.requests if r.unmet(solution)]
     assert {r.on for r in unmet} == {True, False}  # both kinds are checked
@@ -263,13 +269,7 @@ def test_the_models_requests_left_unmet_are_the_evaluators() -> None:
 def test_a_request_step_grants_its_request_and_changes_only_its_neighbourhood() -> None:
     """A request step on Instance 3's model, from a roster with requests unmet: the step's roster grants the
     request, differs from the start only where the step freed, and costs what the benchmark's evaluator says."""
-    instance = parse_instance(INSTANCES / "Instance3.txt")
-    built = RosterModel(to_scenario(instance))
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    solver.parameters.stop_after_first_solution = True
-    assert solver.Solve(built.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-    start = list(solver.ResponseProto().solution)
+    instance, built, start, _ = _rough_roster("Instance3", 1)
     by_employee, by_day = lns._neighbourhoods(built)
     employees, days = sorted(by_employee), sorted(by_day)
     assignments = {i for indices in by_employee.values() for i in indices}
@@ -299,30 +299,24 @@ def test_request_steps_walk_away_and_the_search_returns_its_best(monkeypatch: py
     that the threshold asks, request steps run; below it, none."""
     monkeypatch.setattr(lns, "WALK_STEPS", 3)
     monkeypatch.setattr(lns, "_kind_weights", lambda rates: [1.0] * (len(rates) - 1) + [20.0])  # request last
-    instance = parse_instance(INSTANCES / "Instance5.txt")
-    built = RosterModel(to_scenario(instance))
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 2
-    solver.parameters.max_time_in_seconds = 3.0
-    assert solver.Solve(built.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-    start = list(solver.ResponseProto().solution)
+    instance, built, start, start_objective = _rough_roster("Instance5", 2, limit_s=3.0)
     penalties = evaluate(instance, benchmark_table(built, start)).penalties
-    share = (penalties["on_requests"] + penalties["off_requests"]) / solver.ObjectiveValue()
+    share = (penalties["on_requests"] + penalties["off_requests"]) / start_objective
     assert share > 0.02  # a rough roster leaves many requests unmet
     monkeypatch.setattr(lns, "REQUEST_SHARE_MIN", share)  # request steps at the threshold
     reported: list[float] = []
     best, objective, stats = lns.improve(
-        built, start, solver.ObjectiveValue(), time.perf_counter() + 10.0,
+        built, start, start_objective, time.perf_counter() + 10.0,
         workers=2, seed=0, lp_subsolvers=(), on_improvement=lambda value, _: reported.append(value),
     )
     assert stats.request_share == pytest.approx(share)
     assert stats.walk_moves >= 1 and "request" in stats.seconds_by_kind
-    values = [solver.ObjectiveValue(), *reported]
+    values = [start_objective, *reported]
     assert all(a > b for a, b in itertools.pairwise(values)) and objective == values[-1]
     assert evaluate(instance, benchmark_table(built, best)).objective == objective
     # Where requests are a smaller share of the cost than the threshold, no request step runs.
     monkeypatch.setattr(lns, "REQUEST_SHARE_MIN", share + 0.01)
-    _, _, stats = lns.improve(built, start, solver.ObjectiveValue(), time.perf_counter() + 3.0, workers=2, seed=0,
+    _, _, stats = lns.improve(built, start, start_objective, time.perf_counter() + 3.0, workers=2, seed=0,
                               lp_subsolvers=())
     assert stats.steps > 0 and "request" not in stats.seconds_by_kind and stats.walk_moves == 0
 
