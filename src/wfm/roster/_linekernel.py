@@ -349,7 +349,7 @@ def _moves_kept(
     return kept
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def best_move(
     delta: np.ndarray,
     minutes: np.ndarray,
@@ -527,7 +527,7 @@ def repair_minutes(
     return choice
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def locally_kept(
     choice: np.ndarray,
     alt_start: np.ndarray,

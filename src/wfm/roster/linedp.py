@@ -30,6 +30,7 @@ import itertools
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -577,6 +578,7 @@ def improve_lines(
     perturbed: bool = False,
     chains: bool = False,
     chains_first: bool = False,
+    threads: int = 1,
 ) -> float:
     """Re-solve lines one at a time against the cover of all the others (a best response each), in random
     order, while some line gets cheaper and until ``deadline``; ``choices`` are changed in place. Exact where
@@ -588,8 +590,11 @@ def improve_lines(
     against the true prices, and the plain rounds go on after any round that gains, until one of these rounds
     gains nothing. With ``chains``, a round of substitution chains (``_chain_round``) follows where neither
     gains, and the plain rounds go on after it if it gains; with ``chains_first`` too, the first round is one of
-    chains (for a short search step, where a plain round would take all of it). Returns the objective the
-    rounds after the ruin take off."""
+    chains (for a short search step, where a plain round would take all of it). With ``threads`` above one, the
+    plain and perturbed rounds take the lines that many at a time, each's response searched on its own thread
+    against the cover before any of them moves; a response whose cover an earlier line of its batch changed
+    is polished and weighed again against the cover as it is then (every move kept still gains). Returns the
+    objective the rounds after the ruin take off."""
     required, under, over = demand_arrays(demand)
     noise = PERTURBED_SHARE * float(under.mean()) if perturbed and len(under) else 0.0
     noise_rng = np.random.default_rng(seed)
@@ -597,18 +602,17 @@ def improve_lines(
     def rows_of(e: int) -> np.ndarray:
         return covered_rows(problems[e], choices[e])
 
-    def respond(e: int, forced: bool = False, perturbing: bool = False) -> tuple[list[int], float, float]:
-        """Line ``e``'s best response to the cover as it is (its own rows out of it): the line, its cost
-        and the cost of the line held."""
-        priced = priced_line(problems[e], required - cover, under, over)
+    def respond(
+        e: int, forced: bool = False, noises: list[np.ndarray] | None = None, short: np.ndarray | None = None
+    ) -> tuple[list[int], float, float]:
+        """Line ``e``'s best response to the cover as it is (its own rows out of it; or to ``short``, the
+        people still missing per row without it), priced perturbed by ``noises`` where given: the line, its
+        cost and the cost of the line held."""
+        priced = priced_line(problems[e], required - cover if short is None else short, under, over)
         current = _measure(priced, choices[e])[0]
-        if perturbing:
+        if noises is not None:
             option_cost = priced.layout.cost
-            lines = [
-                best_line(priced.repriced(option_cost + noise_rng.uniform(0, noise, len(option_cost))),
-                          current=choices[e])
-                for _ in range(PERTURBED_TRIES)
-            ]
+            lines = [best_line(priced.repriced(option_cost + noise), current=choices[e]) for noise in noises]
             starts = [line.choice for line in lines if line.feasible]
         else:
             line = best_line(priced, current=choices[e])
@@ -642,28 +646,54 @@ def improve_lines(
         return _chain_round(problems, choices, cover, (required, under, over), deadline, rng, respond)
 
     gained = chain_round() if chains_first else 0.0
+
+    def batch_responses(batch: list[int], perturbing: bool) -> list[tuple[list[int], float, float]]:
+        """The batch's best responses, each to the cover as it is without its own line."""
+        asks = []
+        for e in batch:
+            short = required - cover
+            np.add.at(short, rows_of(e), 1)
+            # Drawn here, in the batch's order: the same draws whatever thread searches the line.
+            size = len(problems[e].layout.cost)
+            noises = [noise_rng.uniform(0, noise, size) for _ in range(PERTURBED_TRIES)] if perturbing else None
+            asks.append((e, noises, short))
+        if pool is None:
+            return [respond(e, noises=noises, short=short) for e, noises, short in asks]
+        return list(pool.map(lambda ask: respond(ask[0], noises=ask[1], short=ask[2]), asks))
+
+    pool = ThreadPoolExecutor(threads) if threads > 1 else None
     perturbing = False  # this round prices perturbed
-    while time.perf_counter() < deadline:
-        improved = False
-        order = list(range(len(problems)))
-        rng.shuffle(order)
-        for e in order:
-            if time.perf_counter() >= deadline:
-                break
-            np.add.at(cover, rows_of(e), -1)
-            polished, cost, current = respond(e, perturbing=perturbing)
-            if cost < current - 1e-9:
-                choices[e] = polished
-                gained += current - cost
+    try:
+        while time.perf_counter() < deadline:
+            improved = False
+            order = list(range(len(problems)))
+            rng.shuffle(order)
+            for first in range(0, len(order), threads):
+                if time.perf_counter() >= deadline:
+                    break
+                batch = order[first:first + threads]
+                moved = False  # a line of this batch moved: the later ones' cover changed
+                for e, (polished, cost, current) in zip(batch, batch_responses(batch, perturbing), strict=True):
+                    np.add.at(cover, rows_of(e), -1)
+                    if moved:
+                        priced = priced_line(problems[e], required - cover, under, over)
+                        polished = polish_line(priced, polished, until=deadline)
+                        cost, current = _measure(priced, polished)[0], _measure(priced, choices[e])[0]
+                    if cost < current - 1e-9:
+                        choices[e] = polished
+                        gained += current - cost
+                        improved = moved = True
+                    np.add.at(cover, rows_of(e), 1)
+            if not improved and (perturbing or not noise):
+                chained = chain_round()
+                if not chained:
+                    break  # an equilibrium, and neither the perturbed round nor the chains after it gained
+                gained += chained
                 improved = True
-            np.add.at(cover, rows_of(e), 1)
-        if not improved and (perturbing or not noise):
-            chained = chain_round()
-            if not chained:
-                break  # an equilibrium, and neither the perturbed round nor the chains after it gained
-            gained += chained
-            improved = True
-        perturbing = not improved
+            perturbing = not improved
+    finally:
+        if pool is not None:
+            pool.shutdown()
     return gained
 
 

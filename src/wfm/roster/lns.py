@@ -406,19 +406,21 @@ def _lines_step(
     seed: int,
     chains: bool = False,
 ) -> tuple[int, tuple[list[int], float] | None]:
-    """Best responses from the incumbent's lines for ``limit_s``, with ``chains`` substitution chains first
+    """Best responses (on ``workers`` threads) from the incumbent's lines for ``limit_s``, with ``chains`` chains first
     (``linedp.improve_lines``' ``chains_first``); the lines that changed are set in a copy of the incumbent, and
     CP-SAT completes the rest (cover, counts) on their sub-model with those lines fixed."""
     until = time.perf_counter() + limit_s
     choices = lines.choices(np.asarray(incumbent))
     before = [list(choice) for choice in choices]
-    improve_lines(lines.problems, choices, lines.demand, until, seed=seed, chains=chains, chains_first=chains)
+    improve_lines(
+        lines.problems, choices, lines.demand, until, seed=seed, chains=chains, chains_first=chains, threads=workers
+    )
     changed = [e for e, choice in enumerate(choices) if choice != before[e]]
     if not changed and not chains and time.perf_counter() < until:
         # An equilibrium: a few lines ruined and recreated, then best responses again.
         rng = random.Random(seed)
         ruined = rng.sample(range(len(choices)), max(2, round(RUINED_SHARE * len(choices))))
-        improve_lines(lines.problems, choices, lines.demand, until, seed=seed, ruined=ruined)
+        improve_lines(lines.problems, choices, lines.demand, until, seed=seed, ruined=ruined, threads=workers)
         changed = [e for e, choice in enumerate(choices) if choice != before[e]]
     if not changed:
         return cp_model.UNKNOWN, None
