@@ -646,6 +646,7 @@ def improve_lines(
         return _chain_round(problems, choices, cover, (required, under, over), deadline, rng, respond)
 
     gained = chain_round() if chains_first else 0.0
+    pool = ThreadPoolExecutor(threads) if threads > 1 else None
 
     def batch_responses(batch: list[int], perturbing: bool) -> list[tuple[list[int], float, float]]:
         """The batch's best responses, each to the cover as it is without its own line."""
@@ -661,7 +662,6 @@ def improve_lines(
             return [respond(e, noises=noises, short=short) for e, noises, short in asks]
         return list(pool.map(lambda ask: respond(ask[0], noises=ask[1], short=ask[2]), asks))
 
-    pool = ThreadPoolExecutor(threads) if threads > 1 else None
     perturbing = False  # this round prices perturbed
     try:
         while time.perf_counter() < deadline:

@@ -406,9 +406,10 @@ def _lines_step(
     seed: int,
     chains: bool = False,
 ) -> tuple[int, tuple[list[int], float] | None]:
-    """Best responses (on ``workers`` threads) from the incumbent's lines for ``limit_s``, with ``chains`` chains first
-    (``linedp.improve_lines``' ``chains_first``); the lines that changed are set in a copy of the incumbent, and
-    CP-SAT completes the rest (cover, counts) on their sub-model with those lines fixed."""
+    """Best responses from the incumbent's lines on ``workers`` threads for ``limit_s``, with ``chains``
+    substitution chains first (``linedp.improve_lines``' ``chains_first``); the lines that changed are set in a
+    copy of the incumbent, and CP-SAT completes the rest (cover, counts) on their sub-model with those lines
+    fixed."""
     until = time.perf_counter() + limit_s
     choices = lines.choices(np.asarray(incumbent))
     before = [list(choice) for choice in choices]

@@ -235,9 +235,9 @@ def sequential_assignments(
     # in both, 75234 in neither; Curtois 22 34121, 34858, 34221; benchmarks/curtois/NOTES.md, thirty-fourth
     # session); substitution chains after them (Curtois 24 58860, Curtois 22 33771; thirty-fifth session).
     # The best responses on ``workers`` threads: their programmes and polish are compiled code that runs
-    # without the interpreter's lock, and the construction has the machine to itself. Curtois 24 on 2 cores: a
-    # plain round 3.7 -> 2.6 s, a perturbed one 13.8 -> 9.4 s (medians); the lines' cost at 300 s 40026 and 39440 on one
-    # thread, 39370 and 39372 on two (benchmarks/curtois/NOTES.md, forty-ninth session).
+    # without the interpreter's lock, and the construction has the machine to itself. Curtois 24 on 2 cores:
+    # a plain round 3.7 -> 2.6 s, a perturbed one 13.8 -> 9.4 s (medians); the lines' cost at 300 s 40026 and
+    # 39440 on one thread, 39370 and 39372 on two (benchmarks/curtois/NOTES.md, forty-ninth session).
     improve_lines(
         problems, choices, scenario.shift_demand, construction_deadline, seed=seed, perturbed=True, chains=True,
         threads=workers,
