@@ -639,13 +639,6 @@ def improve_lines(
         choices[e] = respond(e, forced=True)[0]
         np.add.at(cover, rows_of(e), 1)
 
-    def chain_round() -> float:
-        """A round of substitution chains where ``chains`` asks for them; the objective it took off."""
-        if not chains:
-            return 0.0
-        return _chain_round(problems, choices, cover, (required, under, over), deadline, rng, respond)
-
-    gained = chain_round() if chains_first else 0.0
     pool = ThreadPoolExecutor(threads) if threads > 1 else None
 
     def batch_responses(batch: list[int], perturbing: bool) -> list[tuple[list[int], float, float]]:
@@ -662,8 +655,31 @@ def improve_lines(
             return [respond(e, noises=noises, short=short) for e, noises, short in asks]
         return list(pool.map(lambda ask: respond(ask[0], noises=ask[1], short=ask[2]), asks))
 
+    def take(batch: list[int], perturbing: bool = False) -> list[tuple[int, list[int], float]]:
+        """The batch's best responses, each taken where it gains: the lines moved, their lines before and
+        what each took off."""
+        moves = []
+        for e, (polished, cost, current) in zip(batch, batch_responses(batch, perturbing), strict=True):
+            np.add.at(cover, rows_of(e), -1)
+            if moves:  # an earlier line of the batch moved: this one's cover changed
+                priced = priced_line(problems[e], required - cover, under, over)
+                polished = polish_line(priced, polished, until=deadline)
+                cost, current = _measure(priced, polished)[0], _measure(priced, choices[e])[0]
+            if cost < current - 1e-9:
+                moves.append((e, choices[e], current - cost))
+                choices[e] = polished
+            np.add.at(cover, rows_of(e), 1)
+        return moves
+
+    def chain_round() -> float:
+        """A round of substitution chains where ``chains`` asks for them; the objective it took off."""
+        if not chains:
+            return 0.0
+        return _chain_round(problems, choices, cover, (required, under, over), deadline, rng, threads, take)
+
     perturbing = False  # this round prices perturbed
     try:
+        gained = chain_round() if chains_first else 0.0
         while time.perf_counter() < deadline:
             improved = False
             order = list(range(len(problems)))
@@ -671,19 +687,9 @@ def improve_lines(
             for first in range(0, len(order), threads):
                 if time.perf_counter() >= deadline:
                     break
-                batch = order[first:first + threads]
-                moved = False  # a line of this batch moved: the later ones' cover changed
-                for e, (polished, cost, current) in zip(batch, batch_responses(batch, perturbing), strict=True):
-                    np.add.at(cover, rows_of(e), -1)
-                    if moved:
-                        priced = priced_line(problems[e], required - cover, under, over)
-                        polished = polish_line(priced, polished, until=deadline)
-                        cost, current = _measure(priced, polished)[0], _measure(priced, choices[e])[0]
-                    if cost < current - 1e-9:
-                        choices[e] = polished
-                        gained += current - cost
-                        improved = moved = True
-                    np.add.at(cover, rows_of(e), 1)
+                for _, _, gain in take(order[first:first + threads], perturbing):
+                    gained += gain
+                    improved = True
             if not improved and (perturbing or not noise):
                 chained = chain_round()
                 if not chained:
@@ -709,14 +715,16 @@ def _chain_round(
     prices: tuple[np.ndarray, np.ndarray, np.ndarray],
     deadline: float,
     rng: random.Random,
-    respond: Callable[[int], tuple[list[int], float, float]],
+    threads: int,
+    take: Callable[[list[int]], list[tuple[int, list[int], float]]],
 ) -> float:
     """A round of substitution chains, each line once in random order: its response priced with the places it
     is the last person of discounted (``CHAIN_DISCOUNT``) where a line working an over-covered shift that day
     has the place among its options; the places it then leaves short offered to up to ``CHAIN_STAND_INS`` such
-    lines each, whose best responses (``respond``, true prices) follow; the whole chain kept if together they
-    gain, else undone. ``prices``: each shift-demand row's requirement and under- and over-cover weights
-    (``demand_arrays``). ``choices`` and ``cover`` are changed in place. Returns the objective taken off."""
+    lines each, whose best responses (``take``: true prices, ``threads`` lines at a time, each taken where it
+    gains) follow; the whole chain kept if together they gain, else undone. ``prices``: each shift-demand
+    row's requirement and under- and over-cover weights (``demand_arrays``). ``choices`` and ``cover`` are
+    changed in place. Returns the objective taken off."""
     required, under, over = prices
     if not len(required):
         return 0.0  # no place to give up or stand in on
@@ -758,16 +766,13 @@ def _chain_round(
         for r in left:
             stand_ins = [int(b) for b in np.unique(owner[spare & (row == r)]) if int(b) not in held_before]
             rng.shuffle(stand_ins)
-            for b in stand_ins[:CHAIN_STAND_INS]:
+            stand_ins = stand_ins[:CHAIN_STAND_INS]
+            for first in range(0, len(stand_ins), threads):
                 if change < 0 or time.perf_counter() >= deadline:
                     break
-                np.add.at(cover, covered_rows(problems[b], choices[b]), -1)
-                polished, cost, current = respond(b)
-                if cost < current - 1e-9:
-                    held_before[b] = choices[b]
-                    choices[b] = polished
-                    change += cost - current
-                np.add.at(cover, covered_rows(problems[b], choices[b]), 1)
+                for b, choice, gain in take(stand_ins[first:first + threads]):
+                    held_before[b] = choice
+                    change -= gain
             if change < 0:
                 break
         if change < -1e-9:
