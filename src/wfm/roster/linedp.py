@@ -593,8 +593,9 @@ def improve_lines(
     chains (for a short search step, where a plain round would take all of it). With ``threads`` above one, the
     plain and perturbed rounds take the lines that many at a time, each's response searched on its own thread
     against the cover before any of them moves; a response whose cover an earlier line of its batch changed
-    is polished and weighed again against the cover as it is then (every move kept still gains). Returns the
-    objective the rounds after the ruin take off."""
+    is polished and weighed again against the cover as it is then (every move kept still gains). The chains'
+    stand-ins are asked that many at a time in the same way. Returns the objective the rounds after the ruin
+    take off."""
     required, under, over = demand_arrays(demand)
     noise = PERTURBED_SHARE * float(under.mean()) if perturbed and len(under) else 0.0
     noise_rng = np.random.default_rng(seed)
