@@ -237,7 +237,9 @@ def sequential_assignments(
     # The best responses on ``workers`` threads: their programmes and polish are compiled code that runs
     # without the interpreter's lock, and the construction has the machine to itself. Curtois 24 on 2 cores:
     # a plain round 3.7 -> 2.6 s, a perturbed one 13.8 -> 9.4 s (medians); the lines' cost at 300 s 40026 and
-    # 39440 on one thread, 39370 and 39372 on two (benchmarks/curtois/NOTES.md, forty-ninth session).
+    # 39440 on one thread, 39370 and 39372 on two (benchmarks/curtois/NOTES.md, forty-ninth session). The
+    # chains' stand-ins too: a chain round 35 -> 27-28 s, the lines' cost at 300 s 39379 -> 38710 (seed 0) and
+    # 39878 -> 39713 (seed 1) (fiftieth session).
     improve_lines(
         problems, choices, scenario.shift_demand, construction_deadline, seed=seed, perturbed=True, chains=True,
         threads=workers,
