@@ -636,7 +636,7 @@ def test_dive_from_crowded_lines_ends_near_the_best_known_roster_and_keeps_every
     after = evaluate(parsed, _table(scenario, problems, dived))
     assert after.violations == []
     assert before.objective - after.objective == pytest.approx(
-        columns.roster_cost(problems, choices, demand) - columns.roster_cost(problems, dived, demand)
+        linedp.lines_cost(problems, choices, demand) - linedp.lines_cost(problems, dived, demand)
     )
     assert CURTOIS5_LOWER_BOUND <= after.objective <= 1.3 * CURTOIS5_BEST_KNOWN < 0.25 * before.objective
     assert columns.dived_lines(problems, choices, demand, time.perf_counter()) is None
@@ -670,7 +670,7 @@ def test_a_dive_behind_its_pace_fixes_several_lines_a_step_from_a_root_cut_short
     assert root_until == thorough_until
     assert 1 <= first < len(problems) - columns.STEP_SLACK and step_until < deadline - 1
     assert evaluate(parsed, _table(scenario, problems, dived)).violations == []
-    assert columns.roster_cost(problems, dived, demand) <= columns.roster_cost(problems, choices, demand)
+    assert linedp.lines_cost(problems, dived, demand) <= linedp.lines_cost(problems, choices, demand)
 
 
 class _Clock:
@@ -734,7 +734,7 @@ def test_thorough_pricing_finds_lines_the_default_misses_and_each_keeps_every_ru
     the LP stays above the one exact pricing reaches."""
     parsed, scenario, problems, choices, _ = _crowded_lines(8)
     demand = scenario.shift_demand
-    offset = evaluate(parsed, _table(scenario, problems, choices)).objective - columns.roster_cost(
+    offset = evaluate(parsed, _table(scenario, problems, choices)).objective - linedp.lines_cost(
         problems, choices, demand
     )
     master = columns._Master(problems, demand)

@@ -47,6 +47,7 @@ from wfm.roster.linedp import (
     demand_arrays,
     improve_lines,
     line_choice,
+    lines_cost,
     weekends_decided,
 )
 
@@ -331,7 +332,7 @@ class _Master:
 
 @dataclasses.dataclass
 class Dive:
-    """A dive's roster of lines and its cost (``roster_cost``); its employees in the order the dive fixed their
+    """A dive's roster of lines and its cost (``lines_cost``); its employees in the order the dive fixed their
     lines and when (``perf_counter``), and when it ended. No fixings where the start's lines were the better
     roster and are returned instead. Where the root was priced exactly, ``bound``, a lower bound on the whole
     model's objective, and ``offset``, what ``cost`` leaves out of it (the lines' constants)."""
@@ -442,21 +443,7 @@ def dived_lines(
         share, steps = generated[0], steps + 1
     lines = [list(master.columns[fixed[e]].choice) for e in range(len(problems))]
     improve_lines(problems, lines, demand, deadline, seed=seed)
-    cost, start_cost = roster_cost(problems, lines, demand), roster_cost(problems, start, demand)
+    cost, start_cost = lines_cost(problems, lines, demand), lines_cost(problems, start, demand)
     if cost <= start_cost:  # ``fixed``, a dict, keeps the order its keys were set in
         return Dive(lines, cost, list(fixed), fixed_at, time.perf_counter(), bound, offset)
     return Dive([list(choice) for choice in start], start_cost, [], [], time.perf_counter(), bound, offset)
-
-
-def roster_cost(problems: list[LineProblem], choices: list[list[int]], demand: list[ShiftDemand]) -> float:
-    """The objective of a roster of lines, less its constant: each line's own terms, and the cover's shortfall
-    and excess."""
-    required, under, over = demand_arrays(demand)
-    columns = [
-        _Column.of(e, problem, choice) for e, (problem, choice) in enumerate(zip(problems, choices, strict=True))
-    ]
-    cover = np.zeros(len(required))
-    for column in columns:
-        np.add.at(cover, column.rows, 1)
-    short, excess = np.clip(required - cover, 0, None), np.clip(cover - required, 0, None)
-    return sum(c.cost for c in columns) + float(under @ short + over @ excess)

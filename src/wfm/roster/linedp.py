@@ -704,6 +704,81 @@ def improve_lines(
     return gained
 
 
+# Guided phases (a guided local search on the cover): where best responses and chains are left to go on, each
+# row short at the start of a phase has its weight per person short raised by this share of it for every phase
+# it was short at; the lines respond to the raised prices for a while, then to the true ones, and the cheapest
+# roster seen is kept. A line at an equilibrium will not leave a place where it is the last person for a short
+# one (it gains 100 there and loses 100 where it leaves); raised prices make it, and the true rounds after it
+# fill what it left from lines on over-covered shifts. From Curtois 24's construction at 300 s (38710), 240 s:
+# plain, perturbed and chain rounds 36978, guided phases 34587 with 0.5 and 35863 with 1.0
+# (benchmarks/curtois/NOTES.md, fifty-first session).
+GUIDED_RAISE = 0.5
+# Of the time given: the plain, perturbed and chain rounds first; then each phase's raised and true rounds.
+GUIDED_SHARES = (0.25, 0.06, 0.12)
+
+
+def lines_cost(problems: list[LineProblem], choices: list[list[int]], demand: list[ShiftDemand]) -> float:
+    """The objective of a roster of lines, less its constant: each line's own terms, and the cover's shortfall
+    and excess."""
+    required, under, over = demand_arrays(demand)
+    cover = np.zeros(len(required))
+    own = 0.0
+    for problem, choice in zip(problems, choices, strict=True):
+        np.add.at(cover, covered_rows(problem, choice), 1)
+        own += sum(float(problem.base_cost[d][k]) for d, k in enumerate(choice) if k >= 0)
+    return own + float(under @ np.clip(required - cover, 0, None) + over @ np.clip(cover - required, 0, None))
+
+
+def guided_lines(
+    problems: list[LineProblem],
+    choices: list[list[int]],
+    demand: list[ShiftDemand],
+    deadline: float,
+    *,
+    seed: int = 0,
+    threads: int = 1,
+) -> float:
+    """Best responses with perturbed rounds and chains (``improve_lines``) for the first of ``GUIDED_SHARES``
+    of the time to ``deadline``, then guided phases until it: the rows short so far priced higher
+    (``GUIDED_RAISE``), plain rounds against those prices for the second share at most, then plain and chain
+    rounds against the true ones for the third. ``choices`` are changed in place and left at the cheapest
+    roster seen. Returns the objective taken off."""
+    start = time.perf_counter()
+    first_s, raised_s, true_s = (share * (deadline - start) for share in GUIDED_SHARES)
+    required = demand_arrays(demand)[0]
+    start_cost = lines_cost(problems, choices, demand)
+    improve_lines(
+        problems, choices, demand, min(deadline, start + first_s), seed=seed, perturbed=True, chains=True,
+        threads=threads,
+    )
+    best_cost, best = lines_cost(problems, choices, demand), [list(choice) for choice in choices]
+    times_short = np.zeros(len(demand))
+    phase = 0
+    while time.perf_counter() < deadline:
+        phase += 1
+        cover = np.zeros(len(demand))
+        for problem, choice in zip(problems, choices, strict=True):
+            np.add.at(cover, covered_rows(problem, choice), 1)
+        times_short += cover < required
+        raised = [
+            row.model_copy(update={"weight_under": round(row.weight_under * (1 + GUIDED_RAISE * times_short[r]))})
+            for r, row in enumerate(demand)
+        ]
+        improve_lines(
+            problems, choices, raised, min(deadline, time.perf_counter() + raised_s), seed=seed + phase,
+            threads=threads,
+        )
+        improve_lines(
+            problems, choices, demand, min(deadline, time.perf_counter() + true_s), seed=seed + phase, chains=True,
+            threads=threads,
+        )
+        cost = lines_cost(problems, choices, demand)
+        if cost < best_cost:
+            best_cost, best = cost, [list(choice) for choice in choices]
+    choices[:] = best
+    return start_cost - best_cost
+
+
 def _worked_rows(problem: LineProblem, choice: list[int]) -> np.ndarray:
     """Per day, the shift-demand row the line covers (-1: none)."""
     return np.array([problem.demand_row[d][k] if k >= 0 else -1 for d, k in enumerate(choice)], np.int64)

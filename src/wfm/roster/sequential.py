@@ -29,6 +29,7 @@ from wfm.roster.linedp import (
     LineProblem,
     best_line,
     demand_arrays,
+    guided_lines,
     hint_values,
     improve_lines,
     line_choice,
@@ -122,6 +123,7 @@ def sequential_assignments(
     floor_until: float | None = None,
     keep_models: bool = False,
     whole_weekends: bool = False,
+    guided: bool = False,
 ) -> Construction | None:
     """A roster, each employee's line solved alone, in turn, until ``deadline`` (shared evenly among those left,
     at least ``_LINE_MIN_S`` a line as far as ``floor_until``, default ``give_up``, leaves time for the lines to
@@ -138,7 +140,8 @@ def sequential_assignments(
     150 models of 364 days). With ``whole_weekends``, the programme plans the lines of employees with a weekend
     limit with their weekends whole (``LineProblem.whole_weekends``), here and in the lines' later best
     responses: a heuristic, where weekends are scarce, not a rule (nor a relaxation: no bound for column
-    generation).
+    generation). With ``guided``, the best responses go on in guided phases (``linedp.guided_lines``) up to
+    ``deadline`` instead of ending at an equilibrium.
 
     None when some employee's own rules admit no line (or none is found by ``give_up``).
     """
@@ -240,10 +243,13 @@ def sequential_assignments(
     # 39440 on one thread, 39370 and 39372 on two (benchmarks/curtois/NOTES.md, forty-ninth session). The
     # chains' stand-ins too: a chain round 35 -> 27-28 s, the lines' cost at 300 s 39379 -> 38710 (seed 0) and
     # 39878 -> 39713 (seed 1) (fiftieth session).
-    improve_lines(
-        problems, choices, scenario.shift_demand, construction_deadline, seed=seed, perturbed=True, chains=True,
-        threads=workers,
-    )
+    if guided:
+        guided_lines(problems, choices, scenario.shift_demand, construction_deadline, seed=seed, threads=workers)
+    else:
+        improve_lines(
+            problems, choices, scenario.shift_demand, construction_deadline, seed=seed, perturbed=True, chains=True,
+            threads=workers,
+        )
     lines = Lines(
         problems,
         [[[key[v] for v in day] for day in problem.variables] for problem, key in zip(problems, keys, strict=True)],

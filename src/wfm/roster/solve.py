@@ -71,6 +71,9 @@ class SolveSettings:
     # 600 s, seed 0: 34189 against 34478 (thirty-second session). Not after a dive's start (Curtois 8 lost), nor
     # where the weekends are not short (``_keeps_weekends_whole``).
     whole_weekends: bool = True
+    # ... and its best responses going on in guided phases (``linedp.guided_lines``: rows left short priced
+    # higher for a while) up to the construction's deadline instead of ending at an equilibrium.
+    guided_lines: bool = True
     # When the greedy start gives up on a smaller model whose lines all have their dynamic programme (cover per
     # day and shift), a roster by column generation and diving (``wfm.roster.columns``) in up to this share of
     # the time limit, as the neighbourhood search's start; 0: off. Curtois at 60 s, medians of 3: 5 1146,
@@ -491,6 +494,7 @@ def _start_values(
         construction = sequential_assignments(
             scenario, until, workers=settings.workers, seed=settings.seed, skip=skip, give_up=deadline - 1.0,
             floor_until=until + (deadline - until) / 2, whole_weekends=settings.whole_weekends,
+            guided=settings.guided_lines,
         )
         if construction is None:
             return None
