@@ -759,7 +759,10 @@ def guided_lines(
         cover = np.zeros(len(demand))
         for problem, choice in zip(problems, choices, strict=True):
             np.add.at(cover, covered_rows(problem, choice), 1)
-        times_short += cover < required
+        short = cover < required
+        if not short.any():
+            break  # nothing to guide the lines to
+        times_short += short
         raised = [
             row.model_copy(update={"weight_under": round(row.weight_under * (1 + GUIDED_RAISE * times_short[r]))})
             for r, row in enumerate(demand)
