@@ -710,7 +710,8 @@ def improve_lines(
 # roster seen is kept. A line at an equilibrium will not leave a place where it is the last person for a short
 # one (it gains 100 there and loses 100 where it leaves); raised prices make it, and the true rounds after it
 # fill what it left from lines on over-covered shifts. From Curtois 24's construction at 300 s (38710), 240 s:
-# plain, perturbed and chain rounds 36978, guided phases 34587 with 0.5 and 35863 with 1.0
+# plain, perturbed and chain rounds 36978, guided phases 34587 with 0.5 and 35863 with 1.0. In the construction,
+# 600 s: Curtois 24 53915 / 53652 (seeds 0 / 1) against 56016 / 56256, Curtois 22 33112 against 33288
 # (benchmarks/curtois/NOTES.md, fifty-first session).
 GUIDED_RAISE = 0.5
 # Of the time given: the plain, perturbed and chain rounds first; then each phase's raised and true rounds.
