@@ -628,9 +628,7 @@ def improve_lines(
         best = int(np.argmin(costs))
         return polished[best], costs[best], current
 
-    cover = np.zeros(len(demand))
-    for e in range(len(problems)):
-        np.add.at(cover, rows_of(e), 1)
+    cover = lines_cover(problems, choices, len(demand))
     rng = random.Random(seed)
     recreated = list(ruined or [])
     for e in recreated:
@@ -718,15 +716,23 @@ GUIDED_RAISE = 0.5
 GUIDED_SHARES = (0.25, 0.06, 0.12)
 
 
+def lines_cover(problems: list[LineProblem], choices: list[list[int]], rows: int) -> np.ndarray:
+    """People on each of the ``rows`` shift-demand rows."""
+    cover = np.zeros(rows)
+    for problem, choice in zip(problems, choices, strict=True):
+        np.add.at(cover, covered_rows(problem, choice), 1)
+    return cover
+
+
 def lines_cost(problems: list[LineProblem], choices: list[list[int]], demand: list[ShiftDemand]) -> float:
     """The objective of a roster of lines, less its constant: each line's own terms, and the cover's shortfall
     and excess."""
     required, under, over = demand_arrays(demand)
-    cover = np.zeros(len(required))
-    own = 0.0
-    for problem, choice in zip(problems, choices, strict=True):
-        np.add.at(cover, covered_rows(problem, choice), 1)
-        own += sum(float(problem.base_cost[d][k]) for d, k in enumerate(choice) if k >= 0)
+    cover = lines_cover(problems, choices, len(required))
+    own = sum(
+        float(problem.base_cost[d][k])
+        for problem, choice in zip(problems, choices, strict=True) for d, k in enumerate(choice) if k >= 0
+    )
     return own + float(under @ np.clip(required - cover, 0, None) + over @ np.clip(cover - required, 0, None))
 
 
@@ -757,10 +763,7 @@ def guided_lines(
     phase = 0
     while time.perf_counter() < deadline:
         phase += 1
-        cover = np.zeros(len(demand))
-        for problem, choice in zip(problems, choices, strict=True):
-            np.add.at(cover, covered_rows(problem, choice), 1)
-        short = cover < required
+        short = lines_cover(problems, choices, len(demand)) < required
         if not short.any():
             break  # nothing to guide the lines to
         times_short += short
