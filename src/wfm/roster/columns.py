@@ -48,6 +48,7 @@ from wfm.roster.linedp import (
     improve_lines,
     line_choice,
     lines_cost,
+    own_cost,
     weekends_decided,
 )
 
@@ -108,8 +109,7 @@ class _Column:
     @classmethod
     def of(cls, e: int, problem: LineProblem, choice: list[int]) -> _Column:
         """Employee ``e``'s line as a column: the rows it covers and its own cost."""
-        own = sum(problem.base_cost[d][k] for d, k in enumerate(choice) if k >= 0)
-        return cls(e, list(choice), covered_rows(problem, choice), float(own))
+        return cls(e, list(choice), covered_rows(problem, choice), own_cost(problem, choice))
 
 
 class _Master:

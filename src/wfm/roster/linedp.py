@@ -724,15 +724,17 @@ def lines_cover(problems: list[LineProblem], choices: list[list[int]], rows: int
     return cover
 
 
+def own_cost(problem: LineProblem, choice: list[int]) -> float:
+    """A line's own terms (requests, paid hours): its objective less what it adds to or takes off the cover."""
+    return float(sum(problem.base_cost[d][k] for d, k in enumerate(choice) if k >= 0))
+
+
 def lines_cost(problems: list[LineProblem], choices: list[list[int]], demand: list[ShiftDemand]) -> float:
     """The objective of a roster of lines, less its constant: each line's own terms, and the cover's shortfall
     and excess."""
     required, under, over = demand_arrays(demand)
     cover = lines_cover(problems, choices, len(required))
-    own = sum(
-        float(problem.base_cost[d][k])
-        for problem, choice in zip(problems, choices, strict=True) for d, k in enumerate(choice) if k >= 0
-    )
+    own = sum(own_cost(problem, choice) for problem, choice in zip(problems, choices, strict=True))
     return own + float(under @ np.clip(required - cover, 0, None) + over @ np.clip(cover - required, 0, None))
 
 
