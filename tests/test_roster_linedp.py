@@ -341,23 +341,34 @@ def test_guided_phases_go_on_past_chains_where_the_true_prices_alone_take_off_no
 ):
     """From where plain and perturbed best responses and chains all stop, guided phases (the rows left short
     priced higher for a while, then true rounds) take off objective, and the same phases with nothing raised
-    take off none: the raised prices are what moves the lines. What they say they took off is what the
-    benchmark's evaluator sees, and every hard rule holds."""
+    take off none, and end after ``GUIDED_PATIENCE`` phases (each a raised and a true call of the best
+    responses) instead of at the deadline: the raised prices are what moves the lines. What they say they took
+    off is what the benchmark's evaluator sees, and every hard rule holds."""
     parsed, scenario, problems, choices, _ = _crowded_lines(instance)
     demand = scenario.shift_demand
     improve_lines(problems, choices, demand, time.perf_counter() + 60, seed=1, perturbed=True, chains=True)
     before = evaluate(parsed, _table(scenario, problems, choices))
     monkeypatch.setattr(linedp, "GUIDED_SHARES", (0.0, 0.06, 0.12))  # the guided phases from the start
+    calls = []
+
+    def counted(*args, **kwargs) -> float:
+        calls.append(1)
+        return improve_lines(*args, **kwargs)
+
+    monkeypatch.setattr(linedp, "improve_lines", counted)
     gained = {}
+    phases = {}
     for raise_share in (0.0, 0.5):
         monkeypatch.setattr(linedp, "GUIDED_RAISE", raise_share)
         trial = [list(choice) for choice in choices]
+        calls.clear()
         gained[raise_share] = guided_lines(problems, trial, demand, time.perf_counter() + 10, seed=2)
+        phases[raise_share] = (len(calls) - 1) / 2
         after = evaluate(parsed, _table(scenario, problems, trial))
         assert after.violations == []
         assert before.objective - after.objective == pytest.approx(gained[raise_share])
-    assert gained[0.0] == 0
-    assert gained[0.5] > 0.1 * before.objective  # I8: 797 of 3285, I16: 916 of 4510 in 10 s
+    assert gained[0.0] == 0 and phases[0.0] == linedp.GUIDED_PATIENCE
+    assert gained[0.5] > 0.1 * before.objective  # I8: 797 of 3285, I16: 895 of 4510 in 10 s
 
 
 @pytest.mark.parametrize("instance", [8, 12])

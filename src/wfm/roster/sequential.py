@@ -123,7 +123,7 @@ def sequential_assignments(
     floor_until: float | None = None,
     keep_models: bool = False,
     whole_weekends: bool = False,
-    guided: bool = False,
+    guided_until: float | None = None,
 ) -> Construction | None:
     """A roster, each employee's line solved alone, in turn, until ``deadline`` (shared evenly among those left,
     at least ``_LINE_MIN_S`` a line as far as ``floor_until``, default ``give_up``, leaves time for the lines to
@@ -140,8 +140,8 @@ def sequential_assignments(
     150 models of 364 days). With ``whole_weekends``, the programme plans the lines of employees with a weekend
     limit with their weekends whole (``LineProblem.whole_weekends``), here and in the lines' later best
     responses: a heuristic, where weekends are scarce, not a rule (nor a relaxation: no bound for column
-    generation). With ``guided``, the best responses go on in guided phases (``linedp.guided_lines``) up to
-    ``deadline`` instead of ending at an equilibrium.
+    generation). With ``guided_until``, the best responses go on in guided phases (``linedp.guided_lines``)
+    up to it (at least ``deadline``) while they gain, instead of ending at an equilibrium.
 
     None when some employee's own rules admit no line (or none is found by ``give_up``).
     """
@@ -243,8 +243,11 @@ def sequential_assignments(
     # 39440 on one thread, 39370 and 39372 on two (benchmarks/curtois/NOTES.md, forty-ninth session). The
     # chains' stand-ins too: a chain round 35 -> 27-28 s, the lines' cost at 300 s 39379 -> 38710 (seed 0) and
     # 39878 -> 39713 (seed 1) (fiftieth session).
-    if guided:
-        guided_lines(problems, choices, scenario.shift_demand, construction_deadline, seed=seed, threads=workers)
+    if guided_until is not None:
+        guided_lines(
+            problems, choices, scenario.shift_demand, max(construction_deadline, guided_until), seed=seed,
+            threads=workers,
+        )
     else:
         improve_lines(
             problems, choices, scenario.shift_demand, construction_deadline, seed=seed, perturbed=True, chains=True,

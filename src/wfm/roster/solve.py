@@ -72,8 +72,9 @@ class SolveSettings:
     # where the weekends are not short (``_keeps_weekends_whole``).
     whole_weekends: bool = True
     # ... and its best responses going on in guided phases (``linedp.guided_lines``: rows left short priced
-    # higher for a while) up to the construction's deadline instead of ending at an equilibrium.
-    guided_lines: bool = True
+    # higher for a while) instead of ending at an equilibrium, while they gain, up to this share of the time
+    # limit (not less than the construction's); 0: off.
+    guided_share: float = 0.5
     # When the greedy start gives up on a smaller model whose lines all have their dynamic programme (cover per
     # day and shift), a roster by column generation and diving (``wfm.roster.columns``) in up to this share of
     # the time limit, as the neighbourhood search's start; 0: off. Curtois at 60 s, medians of 3: 5 1146,
@@ -487,14 +488,16 @@ def _start_values(
     dive: Dive | None = None
     scenario = built.scenario
     if chosen is None and _above_plain(built, settings):
-        until = min(deadline, time.perf_counter() + settings.time_limit_s * settings.sequential_share)
+        now = time.perf_counter()
+        until = min(deadline, now + settings.time_limit_s * settings.sequential_share)
+        guided_until = min(deadline, now + settings.time_limit_s * settings.guided_share)
         # Lines get their floor of search time past ``until`` only up to half the time after it: the rest is the
         # neighbourhood search's, which a 24-agent fortnight of CP-SAT lines (no programmes) otherwise lost on a
         # slow machine (its lines, at the floor, ran to a second before the deadline).
         construction = sequential_assignments(
             scenario, until, workers=settings.workers, seed=settings.seed, skip=skip, give_up=deadline - 1.0,
             floor_until=until + (deadline - until) / 2, whole_weekends=settings.whole_weekends,
-            guided=settings.guided_lines,
+            guided_until=guided_until if settings.guided_share > 0 else None,
         )
         if construction is None:
             return None
