@@ -716,7 +716,9 @@ GUIDED_RAISE = 0.5
 GUIDED_SHARES = (0.25, 0.06, 0.12)
 # The phases end after this many in a row without a cheaper roster: the time left goes to the neighbourhood
 # search. Curtois 20's cheapest came at phase 13 (32 s) of 110 (295 s), Curtois 22's at phase 7 (167 s) of 15;
-# on Curtois 23 and 24 each phase or every other one gives a cheaper roster up to the deadline.
+# on Curtois 23 and 24 each phase or every other one gives a cheaper roster up to the deadline. 600 s, seed 0:
+# Curtois 20 4942 against 5010, Curtois 22 32806 against 33257 (benchmarks/curtois/NOTES.md, fifty-second
+# session).
 GUIDED_PATIENCE = 4
 
 
