@@ -490,14 +490,16 @@ def _start_values(
     if chosen is None and _above_plain(built, settings):
         now = time.perf_counter()
         until = min(deadline, now + settings.time_limit_s * settings.sequential_share)
-        guided_until = min(deadline, now + settings.time_limit_s * settings.guided_share)
+        guided_until = (
+            min(deadline, now + settings.time_limit_s * settings.guided_share) if settings.guided_share > 0 else None
+        )
         # Lines get their floor of search time past ``until`` only up to half the time after it: the rest is the
         # neighbourhood search's, which a 24-agent fortnight of CP-SAT lines (no programmes) otherwise lost on a
         # slow machine (its lines, at the floor, ran to a second before the deadline).
         construction = sequential_assignments(
             scenario, until, workers=settings.workers, seed=settings.seed, skip=skip, give_up=deadline - 1.0,
             floor_until=until + (deadline - until) / 2, whole_weekends=settings.whole_weekends,
-            guided_until=guided_until if settings.guided_share > 0 else None,
+            guided_until=guided_until,
         )
         if construction is None:
             return None
