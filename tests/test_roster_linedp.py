@@ -3,6 +3,7 @@ exact under the run and succession rules, and a line that keeps the horizon's li
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import random
@@ -215,6 +216,41 @@ def test_a_line_whose_prices_break_the_weekends_keeps_them_once_they_are_decided
     status, _, _ = _solve(built, hint_values(problem, line))
     assert status == cp_model.OPTIMAL, "the model rejects a line said to keep every limit"
 
+
+
+def test_lines_planned_with_whole_weekends_keep_them_whole_when_decided_mended_and_polished(monkeypatch):
+    """Curtois 22, lines placed in turn against what the lines before left, planned with whole weekends (as the
+    construction plans them): every line ``best_line`` gives, through its decided weekends and its minutes'
+    mending, and every line polished from it, works both days of a weekend or neither, and the engine's model of
+    the line, pinned to it, accepts it. The same lines not planned so split weekends (the check can fail)."""
+    scenario = to_scenario(parse_instance(INSTANCES / "Instance22.txt"))
+    roles = scenario.roles.model_copy(update={"leader_whenever_on_duty": False, "agents_per_supervisor": None})
+    required, under, over = linedp.demand_arrays(scenario.shift_demand)
+    decided = []
+    weekends_decided = linedp.weekends_decided
+    monkeypatch.setattr(linedp, "weekends_decided", lambda *a: decided.append(1) or weekends_decided(*a))
+    split = {False: 0, True: 0}
+    for whole in (True, False):
+        cover = np.zeros(len(required))
+        for person in scenario.employees[:8]:
+            built = RosterModel(scenario.model_copy(update={"employees": [person], "roles": roles}))
+            problem = line_problem(built)
+            assert problem is not None and problem.max_weekends is not None
+            problem = dataclasses.replace(problem, whole_weekends=whole)
+            priced = priced_line(problem, required - cover, under, over)
+            line = best_line(priced)
+            assert line.feasible
+            polished = polish_line(priced, line.choice)
+            assert linedp._measure(priced, polished)[0] <= line.cost + 1e-9
+            split[whole] += _split(problem, tuple(line.choice)) + _split(problem, tuple(polished))
+            if whole:
+                for choice in (line.choice, polished):
+                    status, _, _ = _solve(built, hint_values(problem, Line(choice, 0.0, 0.0)))
+                    assert status == cp_model.OPTIMAL, "the model rejects a line said to keep every limit"
+            np.add.at(cover, linedp.covered_rows(problem, polished), 1)
+    assert decided, "no line needed its weekends decided: the test checks less than it says"
+    assert split[True] == 0
+    assert split[False] > 0, "lines not planned whole split no weekend: the check cannot fail"
 
 @pytest.mark.parametrize(("instance", "employee"), [(7, 3), (22, 0)])
 def test_a_line_model_without_the_demand_gives_the_same_problem(instance: int, employee: int):
@@ -615,14 +651,18 @@ def test_flips_for_every_day_at_once_agree_with_the_scan_of_the_runs_around_each
                 assert fast[day] == run_lengths_kept(np.array(flipped), day, *rules), (choice, day)
 
 
+@pytest.mark.parametrize("whole_weekends", [False, True])
 @pytest.mark.parametrize(("instance", "employee"), [(7, 1), (16, 0), (12, 3)])
-def test_lines_outside_the_minutes_window_are_mended_into_lines_the_model_accepts(instance: int, employee: int):
+def test_lines_outside_the_minutes_window_are_mended_into_lines_the_model_accepts(
+    instance: int, employee: int, whole_weekends: bool
+):
     """Shortest lines priced so their paid minutes fall outside the window by up to two shifts, as ``best_line``
     mends them, are brought into it by ``_repair_minutes``; the line model, pinned to the mended line, accepts
-    it whenever its template maxima and weekends hold."""
+    it whenever its template maxima and weekends hold. Lines planned with whole weekends stay so."""
     built = RosterModel(_line(instance, employee, employee, limits=True))
     problem = line_problem(built)
     assert problem is not None
+    problem = dataclasses.replace(problem, whole_weekends=whole_weekends)
     paid_min = np.concatenate(problem.paid_min)
     scale = float(np.abs(np.concatenate(problem.cost)).max()) / float(paid_min.mean())
     mended = 0
@@ -637,6 +677,7 @@ def test_lines_outside_the_minutes_window_are_mended_into_lines_the_model_accept
         repaired = linedp._repair_minutes(problem, choice, paid)
         _, minutes, per_template, weekends = linedp._measure(problem, repaired)
         assert problem.min_total_min <= minutes <= problem.max_total_min
+        assert not (whole_weekends and _split(problem, tuple(repaired))), "a whole weekend split by the mending"
         if (per_template > problem.max_per_template).any() or weekends > (problem.max_weekends or weekends):
             continue
         status, _, _ = _solve(built, hint_values(problem, Line(repaired, 0.0, 0.0)))

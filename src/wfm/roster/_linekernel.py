@@ -292,6 +292,7 @@ def _moves_kept(
     min_run: int,
     min_rest: int,
     edge_exempt: bool,
+    whole_weekends: bool,
 ) -> bool:
     """Whether a line with the moves (day, new option position) applied keeps the template maxima and weekends
     (``per_template`` and ``weekends``: the line's counts before; no worse where it already broke them), and
@@ -324,6 +325,7 @@ def _moves_kept(
             if w < 0 or (m == 1 and weekend_number[days_moved[0]] == w):
                 continue  # no weekend, or the first move's
             now = was = False
+            now_all = was_all = True
             # A weekend's days lie in one ISO week (``model.weekend_groups``), so within six days of each other.
             for x in range(max(0, days_moved[m] - 6), min(days, days_moved[m] + 7)):
                 if weekend_number[x] == w:
@@ -333,8 +335,12 @@ def _moves_kept(
                             was_option = held[n]
                     now |= choice[x] >= 0
                     was |= was_option >= 0
+                    now_all &= choice[x] >= 0
+                    was_all &= was_option >= 0
             extra += int(now) - int(was)
-        kept = not (extra > 0 and weekends + extra > max_weekends)
+            if whole_weekends and now and not now_all and not (was and not was_all):
+                kept = False  # a whole weekend split: lines planned with whole weekends keep them so
+        kept = kept and not (extra > 0 and weekends + extra > max_weekends)
     for m in range(moves):
         if not kept:
             break
@@ -470,6 +476,7 @@ def repair_minutes(
     min_run: int,
     min_rest: int,
     edge_exempt: bool,
+    whole_weekends: bool = False,
 ) -> np.ndarray:
     """``linedp._repair_minutes``: a line's paid minutes brought into [``low``, ``high``], one change at a time,
     the cheapest per minute first (the first of the cheapest, in day order), as far as the rules allow. Every
@@ -479,6 +486,10 @@ def repair_minutes(
     days = len(choice)
     per_template = np.zeros(len(max_per_template))
     worked_days = np.zeros(max(1, weekend_number.max() + 1 if days else 1), np.int64)
+    weekend_size = np.zeros(len(worked_days), np.int64)
+    for d in range(days):
+        if weekend_number[d] >= 0:
+            weekend_size[weekend_number[d]] += 1
     while not (low <= paid <= high):
         shed = paid > high
         working = choice >= 0
@@ -501,6 +512,9 @@ def repair_minutes(
                 continue
             if weekend_full and weekend_number[d] >= 0 and worked_days[weekend_number[d]] == 0 and not working[d]:
                 continue  # a weekend more than allowed
+            # A day of a whole weekend (worked on every day or none) planned so changes only between options.
+            w = weekend_number[d]
+            whole_only = whole_weekends and w >= 0 and weekend_size[w] > 1 and worked_days[w] % weekend_size[w] == 0
             current = alt_start[d] + choice[d] + 1
             for i in range(alt_start[d], alt_start[d] + option_start[d + 1] - option_start[d] + 1):
                 change = alt_paid[current] - alt_paid[i]  # minutes shed by taking the alternative instead
@@ -509,6 +523,8 @@ def repair_minutes(
                 k = alt[i]
                 if k < 0 and not (working[d] and run_end):
                     continue  # only a worked day at a run's end is rested
+                if whole_only and working[d] != (k >= 0):
+                    continue  # it would split a whole weekend
                 if k >= 0:
                     t = alt_template[i]
                     if per_template[t] + 1 > max_per_template[t] and not (working[d] and t == alt_template[current]):
@@ -794,7 +810,7 @@ def best_line(
                     candidate = _mended(choice, total_paid, low, high, cost, paid, template, start, succession,
                                         succession_start, weekend_number, max_per_template, max_weekends, max_run,
                                         min_run, min_rest, edge_exempt, alt_start, alt, alt_cost, alt_paid,
-                                        alt_template)
+                                        alt_template, whole_weekends)
         else:
             candidate = repair_templates(choice, low, high, start, cost, paid, template, max_per_template,
                                          succession, succession_start)
@@ -820,7 +836,8 @@ def best_line(
                 continue
             candidate = _mended(near_line[side], near_paid[side], low, high, cost, paid, template, start, succession,
                                 succession_start, weekend_number, max_per_template, max_weekends, max_run, min_run,
-                                min_rest, edge_exempt, alt_start, alt, alt_cost, alt_paid, alt_template)
+                                min_rest, edge_exempt, alt_start, alt, alt_cost, alt_paid, alt_template,
+                                whole_weekends)
             c_cost, c_breach = _judged(candidate, start, cost, paid, template, weekend_number, per_template,
                                        weekend_seen, max_per_template, low, high, max_weekends, unit_min)
             if c_breach < best_breach or (c_breach == best_breach and c_cost < best_cost):
@@ -845,11 +862,11 @@ def _mended(
     template: np.ndarray, start: np.ndarray, succession: np.ndarray, succession_start: np.ndarray,
     weekend_number: np.ndarray, max_per_template: np.ndarray, max_weekends: int, max_run: int, min_run: int,
     min_rest: int, edge_exempt: bool, alt_start: np.ndarray, alt: np.ndarray, alt_cost: np.ndarray,
-    alt_paid: np.ndarray, alt_template: np.ndarray,
+    alt_paid: np.ndarray, alt_template: np.ndarray, whole_weekends: bool,
 ) -> np.ndarray:
     """A line outside the minutes' window repaired in its minutes (``repair_minutes``), then its templates."""
     minutes = repair_minutes(choice, total_paid, low, high, alt_start, alt, alt_cost, alt_paid, alt_template,
                              max_per_template, weekend_number, max_weekends, start, succession, succession_start,
-                             max_run, min_run, min_rest, edge_exempt)
+                             max_run, min_run, min_rest, edge_exempt, whole_weekends)
     return repair_templates(minutes, low, high, start, cost, paid, template, max_per_template, succession,
                             succession_start)

@@ -85,8 +85,10 @@ class LineProblem:
     max_total_min: int | None
     demand_row: list[np.ndarray]  # per day, each option's row of the scenario's shift demand (-1: none)
     base_cost: list[np.ndarray]  # per day, each option's cost less what it adds to or takes off the cover
-    # The recursion works the days of a weekend all or none (``sequential``: a heuristic, not a rule; the local
-    # moves and repairs after it may still split one).
+    # The recursion works the days of a weekend all or none, and the repairs and polish split no weekend it
+    # worked whole (``sequential``: a heuristic, not a rule; a line held from before may keep a split one, and
+    # the neighbourhood search's CP-SAT steps may split one). Without the repairs and polish kept to it, Curtois
+    # 23's construction handed over 326 split weekends at 300 s; with them, 12 (fifty-third session).
     whole_weekends: bool = False
     # Not copied by ``dataclasses.replace``: a replaced problem lays itself out again.
     _layout: _Layout | None = field(default=None, init=False, repr=False, compare=False)
@@ -331,7 +333,7 @@ def _repair_minutes(problem: LineProblem, choice: list[int], paid: float) -> lis
     return _compiled().repair_minutes(
         np.array(choice, np.int64), float(paid), low, high, alts.start, alts.alt, alts.cost, alts.paid,
         alts.template, problem.max_per_template, layout.weekend_number, _or_none(problem.max_weekends),
-        layout.start, layout.succession, layout.succession_start, *_run_rules(problem),
+        layout.start, layout.succession, layout.succession_start, *_run_rules(problem), problem.whole_weekends,
     ).tolist()
 
 
@@ -447,7 +449,8 @@ def weekends_decided(problem: LineProblem, current: list[int]) -> LineProblem:
         paid_min=kept(problem.paid_min),
         template=kept(problem.template),
         succession=succession,
-        weekend_of=[None] * len(problem.weekend_of),
+        # Open weekends keep their numbers where they are planned whole, so the programme keeps them whole.
+        weekend_of=[w if problem.whole_weekends and w in opened else None for w in problem.weekend_of],
         max_weekends=None,
         demand_row=kept(problem.demand_row),
         base_cost=kept(problem.base_cost),
@@ -487,6 +490,7 @@ def polish_line(problem: LineProblem, choice: list[int], until: float | None = N
         rules = (
             per_template, problem.max_per_template, layout.weekend_number, weekends, _or_none(problem.max_weekends),
             layout.start, layout.template, layout.succession, layout.succession_start, *_run_rules(problem),
+            problem.whole_weekends,
         )
         _, best = _compiled().best_move(
             delta, minutes, alone, alts.day, alts.alt, total_min, low, high, near, _POLISH_ANCHORS, _POLISH_TRIES,
