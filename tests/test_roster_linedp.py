@@ -187,20 +187,26 @@ def test_best_line_keeps_the_limits_it_says_it_keeps_and_comes_close(instance: i
     assert feasible >= len(employees) - 1
 
 
+def _curtois22_lines(monkeypatch) -> tuple[Scenario, np.ndarray, np.ndarray, np.ndarray, list[int]]:
+    """Curtois 22 for lines one employee at a time (no roles between people), its demand's arrays, and a list
+    that grows by one each time a line's weekends are decided."""
+    scenario = to_scenario(parse_instance(INSTANCES / "Instance22.txt"))
+    roles = scenario.roles.model_copy(update={"leader_whenever_on_duty": False, "agents_per_supervisor": None})
+    decided: list[int] = []
+    weekends_decided = linedp.weekends_decided
+    monkeypatch.setattr(linedp, "weekends_decided", lambda *a: decided.append(1) or weekends_decided(*a))
+    return scenario.model_copy(update={"roles": roles}), *linedp.demand_arrays(scenario.shift_demand), decided
+
+
 def test_a_line_whose_prices_break_the_weekends_keeps_them_once_they_are_decided(monkeypatch):
     """Curtois 22, lines placed in turn, each against what the lines before left: the third line's priced
     search ends on lines that break its weekend limit (the weekend and minute prices pull against each other),
     so its weekends are decided beforehand; the line found then keeps every limit, as the engine's model of the
     line, pinned to it, accepts."""
-    scenario = to_scenario(parse_instance(INSTANCES / "Instance22.txt"))
-    roles = scenario.roles.model_copy(update={"leader_whenever_on_duty": False, "agents_per_supervisor": None})
-    required, under, over = linedp.demand_arrays(scenario.shift_demand)
-    decided = []
-    weekends_decided = linedp.weekends_decided
-    monkeypatch.setattr(linedp, "weekends_decided", lambda *a: decided.append(1) or weekends_decided(*a))
+    scenario, required, under, over, decided = _curtois22_lines(monkeypatch)
     cover = np.zeros(len(required))
     for person in scenario.employees[:3]:
-        built = RosterModel(scenario.model_copy(update={"employees": [person], "roles": roles}))
+        built = RosterModel(scenario.model_copy(update={"employees": [person]}))
         problem = line_problem(built)
         assert problem is not None
         priced = priced_line(problem, required - cover, under, over)
@@ -217,23 +223,17 @@ def test_a_line_whose_prices_break_the_weekends_keeps_them_once_they_are_decided
     assert status == cp_model.OPTIMAL, "the model rejects a line said to keep every limit"
 
 
-
 def test_lines_planned_with_whole_weekends_keep_them_whole_when_decided_mended_and_polished(monkeypatch):
     """Curtois 22, lines placed in turn against what the lines before left, planned with whole weekends (as the
     construction plans them): every line ``best_line`` gives, through its decided weekends and its minutes'
     mending, and every line polished from it, works both days of a weekend or neither, and the engine's model of
     the line, pinned to it, accepts it. The same lines not planned so split weekends (the check can fail)."""
-    scenario = to_scenario(parse_instance(INSTANCES / "Instance22.txt"))
-    roles = scenario.roles.model_copy(update={"leader_whenever_on_duty": False, "agents_per_supervisor": None})
-    required, under, over = linedp.demand_arrays(scenario.shift_demand)
-    decided = []
-    weekends_decided = linedp.weekends_decided
-    monkeypatch.setattr(linedp, "weekends_decided", lambda *a: decided.append(1) or weekends_decided(*a))
+    scenario, required, under, over, decided = _curtois22_lines(monkeypatch)
     split = {False: 0, True: 0}
     for whole in (True, False):
         cover = np.zeros(len(required))
         for person in scenario.employees[:8]:
-            built = RosterModel(scenario.model_copy(update={"employees": [person], "roles": roles}))
+            built = RosterModel(scenario.model_copy(update={"employees": [person]}))
             problem = line_problem(built)
             assert problem is not None and problem.max_weekends is not None
             problem = dataclasses.replace(problem, whole_weekends=whole)
@@ -251,6 +251,7 @@ def test_lines_planned_with_whole_weekends_keep_them_whole_when_decided_mended_a
     assert decided, "no line needed its weekends decided: the test checks less than it says"
     assert split[True] == 0
     assert split[False] > 0, "lines not planned whole split no weekend: the check cannot fail"
+
 
 @pytest.mark.parametrize(("instance", "employee"), [(7, 3), (22, 0)])
 def test_a_line_model_without_the_demand_gives_the_same_problem(instance: int, employee: int):
