@@ -248,7 +248,7 @@ def test_lines_planned_with_whole_weekends_keep_them_whole_when_decided_mended_a
                     status, _, _ = _solve(built, hint_values(problem, Line(choice, 0.0, 0.0)))
                     assert status == cp_model.OPTIMAL, "the model rejects a line said to keep every limit"
             np.add.at(cover, linedp.covered_rows(problem, polished), 1)
-    assert decided, "no line needed its weekends decided: the test checks less than it says"
+        assert decided or not whole, "no line needed its weekends decided: the test checks less than it says"
     assert split[True] == 0
     assert split[False] > 0, "lines not planned whole split no weekend: the check cannot fail"
 

@@ -295,9 +295,10 @@ def _moves_kept(
     whole_weekends: bool,
 ) -> bool:
     """Whether a line with the moves (day, new option position) applied keeps the template maxima and weekends
-    (``per_template`` and ``weekends``: the line's counts before; no worse where it already broke them), and
-    the successions and runs around the days moved. The minutes are the caller's. ``choice`` is restored.
-    Called ~1200 times a step of ``best_move``: it looks only at what the moves touch, with no copies."""
+    (``per_template`` and ``weekends``: the line's counts before; no worse where it already broke them; with
+    ``whole_weekends``, no weekend worked whole split), and the successions and runs around the days moved.
+    The minutes are the caller's. ``choice`` is restored. Called ~1200 times a step of ``best_move``: it looks
+    only at what the moves touch, with no copies."""
     moves = len(days_moved)
     for m in range(moves):  # the maxima of the templates the moves take (only those can rise)
         if options_moved[m] < 0:
