@@ -477,7 +477,7 @@ def repair_minutes(
     min_run: int,
     min_rest: int,
     edge_exempt: bool,
-    whole_weekends: bool = False,
+    whole_weekends: bool,
 ) -> np.ndarray:
     """``linedp._repair_minutes``: a line's paid minutes brought into [``low``, ``high``], one change at a time,
     the cheapest per minute first (the first of the cheapest, in day order), as far as the rules allow. Every
